@@ -1,0 +1,30 @@
+# One obvious command for each chore. Each target creates the venv on first use.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test test-sqlite test-postgres bench browser clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/repairtext demo
+
+# The whole suite, once on SQLite and once on PostgreSQL (REPAIRTEXT_TEST_POSTGRES_URL, default the local server).
+test: test-sqlite test-postgres
+
+test-sqlite: $(STAMP)
+	REPAIRTEXT_TEST_DATABASE=sqlite $(BIN)/pytest -q $(PYTEST_ARGS)
+
+test-postgres: $(STAMP)
+	REPAIRTEXT_TEST_DATABASE=postgresql $(BIN)/pytest -q $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) var
