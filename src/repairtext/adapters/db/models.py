@@ -1,0 +1,315 @@
+"""Tables. Every row that belongs to a shop carries shop_id, and every query filters on it."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from repairtext.adapters.db.types import UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Shop(Base):
+    __tablename__ = "shops"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    plan: Mapped[str] = mapped_column(String(40))
+    time_zone: Mapped[str] = mapped_column(String(64))
+    country: Mapped[str] = mapped_column(String(2), default="US")
+    subscription_started_on: Mapped[date] = mapped_column(Date)
+    provider: Mapped[str] = mapped_column(String(20), default="twilio")
+    flowroute_access_key: Mapped[str | None] = mapped_column(String(200))
+    flowroute_secret_encrypted: Mapped[str | None] = mapped_column(Text)
+    flowroute_token: Mapped[str] = mapped_column(String(64), unique=True)
+    smart_encoding: Mapped[bool] = mapped_column(Boolean, default=True)
+    quiet_start: Mapped[str] = mapped_column(String(5), default="21:00")
+    quiet_end: Mapped[str] = mapped_column(String(5), default="08:00")
+    next_ticket_number: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    numbers: Mapped[list["ShopNumber"]] = relationship(order_by="ShopNumber.id", cascade="all, delete-orphan")
+
+
+class ShopNumber(Base):
+    """A sending number. Unique across shops: an inbound text finds its shop by the number it was sent to."""
+
+    __tablename__ = "shop_numbers"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"), index=True)
+    e164: Mapped[str] = mapped_column(String(20), unique=True)
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"), index=True)
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class TicketStatus(Base):
+    __tablename__ = "ticket_statuses"
+    __table_args__ = (UniqueConstraint("shop_id", "name"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"))
+    name: Mapped[str] = mapped_column(String(60))
+    position: Mapped[int] = mapped_column(Integer)
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254))
+    sms_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    phones: Mapped[list["CustomerPhone"]] = relationship(
+        order_by="CustomerPhone.id", cascade="all, delete-orphan", back_populates="customer"
+    )
+
+
+class CustomerPhone(Base):
+    __tablename__ = "customer_phones"
+    __table_args__ = (Index("ix_customer_phones_shop_e164", "shop_id", "e164"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    e164: Mapped[str] = mapped_column(String(20))
+    type: Mapped[str] = mapped_column(String(10))
+
+    customer: Mapped[Customer] = relationship(back_populates="phones")
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+    __table_args__ = (
+        UniqueConstraint("shop_id", "number"),
+        Index("ix_tickets_shop_customer", "shop_id", "customer_id"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    subject: Mapped[str] = mapped_column(String(200))
+    problem: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(60))
+    portal_token: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    customer: Mapped[Customer] = relationship()
+
+
+class Comment(Base):
+    __tablename__ = "comments"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"))
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    body: Mapped[str] = mapped_column(Text, default="")
+    sms_body: Mapped[str | None] = mapped_column(Text)
+    public: Mapped[bool] = mapped_column(Boolean, default=True)
+    author: Mapped[str] = mapped_column(String(10))  # staff, customer, system
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    attachments: Mapped[list["Attachment"]] = relationship(order_by="Attachment.id")
+
+
+class Attachment(Base):
+    __tablename__ = "attachments"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"))
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    comment_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id"), index=True)
+    file_name: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    blob_key: Mapped[str] = mapped_column(String(200))
+    thumbnail_key: Mapped[str | None] = mapped_column(String(200))
+    thumbnail_content_type: Mapped[str | None] = mapped_column(String(100))
+    public: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SmsTemplate(Base):
+    __tablename__ = "sms_templates"
+    __table_args__ = (UniqueConstraint("shop_id", "trigger"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"))
+    trigger: Mapped[str] = mapped_column(String(80))
+    body: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Message(Base):
+    """One provider message, either way. Outbound rows are the outbox's subject; inbound rows are the raw
+    webhook, stored before we answer so nothing is lost."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("provider", "provider_id"),
+        Index("ix_messages_shop_ticket", "shop_id", "ticket_id"),
+        Index("ix_messages_shop_to_created", "shop_id", "direction", "to_number", "created_at"),
+        Index("ix_messages_shop_state", "shop_id", "inbox_state"),
+    )
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"))
+    direction: Mapped[str] = mapped_column(String(10))  # outbound, inbound
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
+    comment_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id"))
+    trigger: Mapped[str | None] = mapped_column(String(80))
+    provider: Mapped[str] = mapped_column(String(20))
+    provider_id: Mapped[str | None] = mapped_column(String(64))
+    from_number: Mapped[str] = mapped_column(String(20))
+    to_number: Mapped[str] = mapped_column(String(20))
+    body: Mapped[str] = mapped_column(Text, default="")
+    media: Mapped[list | None] = mapped_column(JSON)
+    encoding: Mapped[str | None] = mapped_column(String(8))
+    segments: Mapped[int] = mapped_column(Integer, default=0)
+    credits: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(20))
+    error_code: Mapped[str | None] = mapped_column(String(20))
+    error: Mapped[str | None] = mapped_column(Text)
+    send_after: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    send_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    first_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    batch_id: Mapped[str | None] = mapped_column(String(32))
+    part: Mapped[int] = mapped_column(Integer, default=1)
+    parts: Mapped[int] = mapped_column(Integer, default=1)
+    inbox_state: Mapped[str | None] = mapped_column(String(10))  # inbound only: routed, triage, assigned
+    routing_rule: Mapped[str | None] = mapped_column(String(30))
+    routing_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    events: Mapped[list["MessageEvent"]] = relationship(order_by="MessageEvent.id")
+
+
+class MessageEvent(Base):
+    """A message's status history, including callbacks that arrived late, twice or out of order."""
+
+    __tablename__ = "message_events"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
+    status: Mapped[str] = mapped_column(String(40))
+    provider_status: Mapped[str | None] = mapped_column(String(60))
+    error_code: Mapped[str | None] = mapped_column(String(20))
+    applied: Mapped[bool] = mapped_column(Boolean, default=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PendingReceipt(Base):
+    """A delivery receipt for a provider id we have not recorded yet (the callback beat our commit)."""
+
+    __tablename__ = "pending_receipts"
+    __table_args__ = (Index("ix_pending_receipts_provider_id", "provider", "provider_id"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    provider: Mapped[str] = mapped_column(String(20))
+    provider_id: Mapped[str] = mapped_column(String(64))
+    provider_status: Mapped[str] = mapped_column(String(60))
+    error_code: Mapped[str | None] = mapped_column(String(20))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Job(Base):
+    """The transactional outbox: queued in the same transaction as the decision it carries out."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_due", "state", "run_after"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    shop_id: Mapped[int | None] = mapped_column(ForeignKey("shops.id"))
+    kind: Mapped[str] = mapped_column(String(30))
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    payload: Mapped[dict | None] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(10), default="pending")  # pending, running, done, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=8)
+    run_after: Mapped[datetime] = mapped_column(UTCDateTime)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    locked_by: Mapped[str | None] = mapped_column(String(64))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class CreditBalance(Base):
+    """A cache of the ledger, and the row every debit locks: the ledger stays the truth."""
+
+    __tablename__ = "credit_balances"
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7))
+    monthly_remaining: Mapped[int] = mapped_column(Integer, default=0)
+    addon_remaining: Mapped[int] = mapped_column(Integer, default=0)
+    low_alert_month: Mapped[str | None] = mapped_column(String(7))
+
+
+class LedgerEntry(Base):
+    """Append-only. Amounts are signed credits; `month` names the allowance month a monthly entry belongs to."""
+
+    __tablename__ = "credit_ledger"
+    __table_args__ = (Index("ix_credit_ledger_shop_created", "shop_id", "created_at"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"))
+    kind: Mapped[str] = mapped_column(String(10))  # grant, expiry, purchase, debit, refund
+    bucket: Mapped[str] = mapped_column(String(10))  # monthly, addon
+    amount: Mapped[int] = mapped_column(Integer)
+    month: Mapped[str | None] = mapped_column(String(7))
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), index=True)
+    purchase_id: Mapped[int | None] = mapped_column(ForeignKey("addon_purchases.id"))
+    reason: Mapped[str] = mapped_column(String(200))
+    idempotency_key: Mapped[str | None] = mapped_column(String(80), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AddonPurchase(Base):
+    __tablename__ = "addon_purchases"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"), index=True)
+    credits: Mapped[int] = mapped_column(Integer)
+    price_cents: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Alert(Base):
+    __tablename__ = "alerts"
+    __table_args__ = (UniqueConstraint("shop_id", "kind", "month"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"))
+    kind: Mapped[str] = mapped_column(String(30))
+    month: Mapped[str] = mapped_column(String(7))
+    detail: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

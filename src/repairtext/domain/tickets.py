@@ -1,0 +1,23 @@
+"""Ticket statuses: a per-shop list, seeded with the ones a repair desk uses. Open until Resolved."""
+
+from __future__ import annotations
+
+NEW = "New"
+CUSTOMER_REPLY = "Customer Reply"
+RESOLVED = "Resolved"
+
+DEFAULT_STATUSES = (
+    NEW,
+    "In Progress",
+    "Waiting for Parts",
+    "Waiting on Customer",
+    CUSTOMER_REPLY,
+    "Ready for Pickup",
+    RESOLVED,
+)
+
+CLOSED_STATUSES = frozenset({RESOLVED})
+
+
+def is_open(status: str) -> bool:
+    return status not in CLOSED_STATUSES

@@ -1,0 +1,131 @@
+"""What the simulator remembers: plain records, kept by SimulatorState and changed only through it."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+TWILIO = "twilio"
+FLOWROUTE = "flowroute"
+PROVIDERS = (TWILIO, FLOWROUTE)
+
+# Twilio's final statuses; like the real service, the simulator never moves a message back out of one.
+FINAL_STATUSES = frozenset({"delivered", "undelivered", "failed", "canceled", "read"})
+
+
+def new_id(prefix: str) -> str:
+    """Twilio sids are a two-letter type + 32 hex digits; Flowroute MDR ids are "mdr2-" + 32 hex digits."""
+    return prefix + secrets.token_hex(16)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class SimMessage:
+    """One outbound message a provider accepted."""
+
+    provider: str
+    id: str
+    account: str  # Twilio AccountSid, or the Flowroute access key that sent it
+    from_: str
+    to: str
+    body: str
+    media_urls: list[str]
+    status_callback: str | None
+    num_segments: int
+    status: str
+    created_at: datetime = field(default_factory=utcnow)
+    updated_at: datetime = field(default_factory=utcnow)
+    error_code: int | None = None
+
+    def public(self) -> dict:
+        return {
+            "provider": self.provider,
+            "id": self.id,
+            "from": self.from_,
+            "to": self.to,
+            "body": self.body,
+            "media_urls": list(self.media_urls),
+            "status_callback": self.status_callback,
+            "created_at": self.created_at.isoformat(),
+            "status": self.status,
+            "error_code": self.error_code,
+            "num_segments": self.num_segments,
+        }
+
+
+@dataclass
+class MediaItem:
+    """An attachment of a simulated inbound message, served until reset."""
+
+    provider: str
+    id: str
+    message_id: str
+    content_type: str
+    data: bytes
+    file_name: str
+    fail_first: int = 0  # answer 404 this many more times (Twilio media are often not ready at once)
+
+
+@dataclass
+class Fault:
+    """The next `count` send requests to `provider` fail as `kind` says (see the package docstring)."""
+
+    provider: str
+    kind: str
+    count: int = 1
+    status: int = 503
+    code: int | None = None
+    retry_after: float | None = None
+    delay: float = 0.0
+
+
+@dataclass(frozen=True)
+class TwilioNumber:
+    number: str
+    sms_url: str | None = None
+    line_type: str = "mobile"
+
+
+@dataclass(frozen=True)
+class FlowrouteAccount:
+    access_key: str
+    secret_key: str
+    numbers: frozenset[str]
+    sms_callback_url: str | None = None
+    dlr_callback_url: str | None = None  # used when a send names no dlr_callback
+
+
+@dataclass(frozen=True)
+class CallbackRecord:
+    """One request the simulator made to the app: a status callback, a DLR or an inbound webhook."""
+
+    kind: str  # "status" | "dlr" | "inbound"
+    provider: str
+    message_id: str
+    url: str
+    status: str | None
+    payload: dict
+    http_status: int | None  # None when no answer came (connection refused, timeout)
+    attempts: int
+    error: str | None = None
+    response_body: str = ""
+    at: datetime = field(default_factory=utcnow)
+
+    def public(self) -> dict:
+        return {
+            "kind": self.kind,
+            "provider": self.provider,
+            "message_id": self.message_id,
+            "url": self.url,
+            "status": self.status,
+            "payload": self.payload,
+            "http_status": self.http_status,
+            "attempts": self.attempts,
+            "error": self.error,
+            "response_body": self.response_body,
+            "at": self.at.isoformat(),
+        }
