@@ -1,0 +1,39 @@
+"""Claiming outbox work safely with any number of workers.
+
+PostgreSQL: FOR UPDATE SKIP LOCKED, so concurrent workers take different rows without waiting.
+SQLite: the claim runs in a BEGIN IMMEDIATE transaction (see engine.py), so one writer claims at a time.
+A claim is a lease: a worker that dies mid-job leaves it to be claimed again once the lease runs out.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from repairtext.adapters.db.models import Job
+
+
+def claim_due_jobs(session: Session, worker: str, now: datetime, lease: timedelta, limit: int,
+                   kinds: tuple[str, ...] | None = None) -> list[Job]:
+    due = or_(
+        and_(Job.state == "pending", Job.run_after <= now),
+        and_(Job.state == "running", Job.lease_until < now),
+    )
+    query = select(Job.id).where(due).order_by(Job.run_after, Job.id).limit(limit)
+    if kinds:
+        query = query.where(Job.kind.in_(kinds))
+    ids = list(session.scalars(query.with_for_update(skip_locked=True)))
+    if not ids:
+        return []
+    session.execute(
+        update(Job).where(Job.id.in_(ids)).values(
+            state="running", locked_by=worker, lease_until=now + lease, attempts=Job.attempts + 1,
+        )
+    )
+    return list(session.scalars(select(Job).where(Job.id.in_(ids)).order_by(Job.id)))
+
+
+def next_due_at(session: Session) -> datetime | None:
+    return session.scalar(select(Job.run_after).where(Job.state == "pending").order_by(Job.run_after).limit(1))

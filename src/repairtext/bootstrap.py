@@ -1,0 +1,74 @@
+"""Wires real adapters by configuration. Everything a use case needs hangs off one `Context`."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import httpx
+
+from repairtext.adapters.blobs import BlobStore, DirectoryBlobStore
+from repairtext.adapters.db.engine import Database
+from repairtext.adapters.providers.base import Provider
+from repairtext.adapters.providers.flowroute import FlowrouteProvider
+from repairtext.adapters.providers.twilio import TwilioProvider
+from repairtext.adapters.secrets_box import SecretBox
+from repairtext.clock import Clock, SystemClock
+from repairtext.config import Settings
+from repairtext.domain.plans import Catalog, load_catalog
+
+
+@dataclass
+class Context:
+    settings: Settings
+    db: Database
+    blobs: BlobStore
+    clock: Clock = field(default_factory=SystemClock)
+    catalog: Catalog = field(default_factory=load_catalog)
+    # Sleep between media retries; injectable so tests of retry paths stay fast.
+    media_backoff: float = 0.5
+    # Set after a transaction queued work, so an inline worker starts at once instead of at its next poll.
+    work_queued: threading.Event = field(default_factory=threading.Event)
+
+    def notify_work(self) -> None:
+        self.work_queued.set()
+
+    @cached_property
+    def secrets(self) -> SecretBox:
+        return SecretBox(self.settings.secret_key)
+
+    @cached_property
+    def http(self) -> httpx.Client:
+        # One pooled client for every provider call; a send that hangs must not hold a worker for long.
+        return httpx.Client(timeout=httpx.Timeout(10.0, connect=5.0), limits=httpx.Limits(max_connections=50))
+
+    def twilio(self) -> TwilioProvider | None:
+        s = self.settings
+        if not (s.twilio_account_sid and s.twilio_auth_token):
+            return None
+        return TwilioProvider(self.http, s.twilio_api_base, s.twilio_account_sid, s.twilio_auth_token)
+
+    def flowroute(self, access_key: str, secret_key: str) -> FlowrouteProvider:
+        return FlowrouteProvider(self.http, self.settings.flowroute_api_base, access_key, secret_key)
+
+    def provider_for(self, shop) -> Provider | None:
+        if shop.provider == "flowroute":
+            if not (shop.flowroute_access_key and shop.flowroute_secret_encrypted):
+                return None
+            return self.flowroute(shop.flowroute_access_key, self.secrets.open(shop.flowroute_secret_encrypted))
+        return self.twilio()
+
+    def close(self) -> None:
+        if "http" in self.__dict__:
+            self.http.close()
+        self.db.dispose()
+
+
+def build_context(settings: Settings, clock: Clock | None = None) -> Context:
+    return Context(
+        settings=settings,
+        db=Database(settings.database_url),
+        blobs=DirectoryBlobStore(settings.blob_dir),
+        clock=clock or SystemClock(),
+    )

@@ -1,0 +1,21 @@
+"""Comments on a ticket. System notes are hidden: they tell staff what happened, not the customer."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from repairtext.adapters.db.models import Comment, Ticket
+
+
+def add_comment(session: Session, ticket: Ticket, body: str, *, author: str, public: bool, now,
+                sms_body: str | None = None) -> Comment:
+    comment = Comment(shop_id=ticket.shop_id, ticket_id=ticket.id, body=body, sms_body=sms_body,
+                      public=public, author=author, created_at=now)
+    session.add(comment)
+    ticket.updated_at = now
+    session.flush()
+    return comment
+
+
+def add_system_note(session: Session, ticket: Ticket, text: str, now) -> Comment:
+    return add_comment(session, ticket, text, author="system", public=False, now=now)

@@ -1,0 +1,105 @@
+"""MMS media: fetched by the worker from durable state, after the webhook has been answered.
+
+Images (JPEG, PNG, GIF, identified by their bytes) become public attachments with thumbnails on the reply's
+public comment; anything else is refused with a hidden note saying what was sent. MMS is carried only to and
+from US and Canadian numbers, so media from elsewhere is refused the same way (the text still lands).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import mimetypes
+
+from repairtext.adapters.db.models import Attachment, Job, Message, Ticket
+from repairtext.adapters.images import ImageRefused, process_image
+from repairtext.adapters.media import MediaError, MediaFetcher, MediaUnavailable
+from repairtext.bootstrap import Context
+from repairtext.domain.phones import supports_mms
+from repairtext.services.comments import add_system_note
+
+MEDIA_JOB = "inbound_media"
+MAX_MEDIA = 10
+log = logging.getLogger("repairtext.media")
+
+
+def _fetcher(ctx: Context) -> MediaFetcher:
+    return MediaFetcher(ctx.settings.media_hosts, backoff=ctx.media_backoff, client=ctx.http)
+
+
+def _process_item(ctx: Context, fetcher: MediaFetcher, item: dict, provider: str) -> dict:
+    auth = None
+    if provider == "twilio" and ctx.settings.twilio_account_sid:
+        auth = (ctx.settings.twilio_account_sid, ctx.settings.twilio_auth_token)
+    try:
+        fetched = fetcher.fetch(item["url"], auth=auth)
+    except MediaUnavailable as exc:
+        return dict(item, state="failed", reason=f"could not be downloaded: {exc.reason}")
+    except MediaError as exc:
+        return dict(item, state="refused", reason=exc.reason)
+    try:
+        image = process_image(fetched.data)
+    except ImageRefused as exc:
+        return dict(item, state="refused", reason=exc.reason)
+    extension = mimetypes.guess_extension(image.content_type) or ""
+    thumb_extension = mimetypes.guess_extension(image.thumbnail_content_type) or ""
+    return dict(
+        item, state="stored", content_type=image.content_type, size=len(image.data),
+        sha256=hashlib.sha256(image.data).hexdigest(),
+        blob_key=ctx.blobs.put(image.data, extension), thumbnail_key=ctx.blobs.put(image.thumbnail, thumb_extension),
+        thumbnail_content_type=image.thumbnail_content_type,
+        file_name=item.get("file_name") or f"photo{extension}",
+    )
+
+
+def process_media(ctx: Context, job_id: int) -> None:
+    with ctx.db.transaction() as session:
+        job = session.get(Job, job_id)
+        message = session.get(Message, job.message_id)
+        items, provider, sender = list(message.media or []), message.provider, message.from_number
+    results = []
+    fetcher = _fetcher(ctx)
+    for index, item in enumerate(items):
+        if item.get("state") != "pending":
+            results.append(item)
+        elif index >= MAX_MEDIA:
+            results.append(dict(item, state="refused", reason=f"more than {MAX_MEDIA} media in one message"))
+        elif not supports_mms(sender):
+            results.append(dict(item, state="refused", reason="MMS is only supported for US and Canadian numbers"))
+        else:
+            results.append(_process_item(ctx, fetcher, item, provider))
+    now = ctx.clock.now()
+    with ctx.db.transaction() as session:
+        job = session.get(Job, job_id)
+        message = session.get(Message, job.message_id)
+        message.media, message.updated_at = results, now
+        if message.ticket_id is not None:
+            attach_processed_media(session, message, now)
+        job.state, job.finished_at = "done", now
+
+
+def attach_processed_media(session, message: Message, now) -> None:
+    """Stored images become public attachments on the reply's comment; refusals become one hidden note."""
+    if not message.media or message.ticket_id is None:
+        return
+    ticket = session.get(Ticket, message.ticket_id)
+    updated, refused = [], []
+    for item in message.media:
+        if item.get("state") == "stored":
+            session.add(Attachment(
+                shop_id=message.shop_id, ticket_id=ticket.id, comment_id=message.comment_id,
+                file_name=item["file_name"], content_type=item["content_type"], size=item["size"],
+                sha256=item["sha256"], blob_key=item["blob_key"], thumbnail_key=item["thumbnail_key"],
+                thumbnail_content_type=item["thumbnail_content_type"], public=True, created_at=now,
+            ))
+            item = dict(item, state="attached")
+        elif item.get("state") in ("refused", "failed"):
+            declared = item.get("content_type") or "a file"
+            refused.append(f"{declared} ({item['reason']})")
+            item = dict(item, state=f"{item['state']}_noted")
+        updated.append(item)
+    message.media = updated
+    if refused:
+        add_system_note(session, ticket, "The customer's text came with media that was not attached: "
+                        + "; ".join(refused) + ".", now)
+    session.flush()

@@ -1,0 +1,145 @@
+"""Texting a customer about a ticket: decide, debit and queue in the caller's transaction (the outbox).
+
+The worker (services/sending.py) sends what is queued here; nothing here talks to a provider.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from repairtext.adapters.db.models import Customer, Job, Message, Shop, Ticket
+from repairtext.bootstrap import Context
+from repairtext.domain import credits as credit_rules
+from repairtext.domain.eligibility import Recipient, Refusal, check_can_text
+from repairtext.domain.errors import InsufficientCredits
+from repairtext.domain.phones import PhoneType
+from repairtext.domain.segments import count_segments, smart_encode, split_for_provider
+from repairtext.services import credits
+from repairtext.services.comments import add_system_note
+from repairtext.services.shops import quiet_hours_of
+
+SEND_JOB = "send"
+
+
+def recipient_of(customer: Customer) -> Recipient:
+    return Recipient(
+        name=customer.name,
+        sms_enabled=customer.sms_enabled,
+        opted_out_at=customer.opted_out_at,
+        mobile_numbers=tuple(p.e164 for p in customer.phones if p.type == PhoneType.MOBILE.value),
+        other_phone_types=tuple(p.type for p in customer.phones if p.type != PhoneType.MOBILE.value),
+    )
+
+
+def provider_problem(ctx: Context, shop: Shop) -> str:
+    if not shop.numbers:
+        return "the shop has no sending number; add one under Settings"
+    if shop.provider == "flowroute":
+        if not (shop.flowroute_access_key and shop.flowroute_secret_encrypted):
+            return "the shop's Flowroute access key and secret are not set; add them under Settings"
+        return ""
+    if not (ctx.settings.twilio_account_sid and ctx.settings.twilio_auth_token):
+        return "the built-in Twilio account is not configured (REPAIRTEXT_TWILIO_ACCOUNT_SID / _AUTH_TOKEN)"
+    return ""
+
+
+def prepare_text(shop: Shop, text: str) -> str:
+    return smart_encode(text) if shop.smart_encoding else text
+
+
+def cost_of(shop: Shop, text: str) -> tuple[str, int, int]:
+    """(encoding, segments, credits) of `text` as this shop would send it, across all provider messages."""
+    parts = split_for_provider(prepare_text(shop, text))
+    counts = [count_segments(p) for p in parts]
+    encoding = "UCS-2" if any(c.encoding == "UCS-2" for c in counts) else "GSM-7"
+    segments = sum(c.segments for c in counts)
+    return encoding, segments, segments if shop.provider == "twilio" else 0
+
+
+def status_callback_url(ctx: Context, shop: Shop) -> str:
+    if shop.provider == "flowroute":
+        return f"{ctx.settings.public_url}/webhooks/flowroute/{shop.flowroute_token}/status"
+    return f"{ctx.settings.public_url}/webhooks/twilio/status"
+
+
+def _record_refusal(session: Session, shop: Shop, ticket: Ticket | None, customer: Customer | None, to: str,
+                    body: str, trigger: str, refusal: Refusal, now: datetime) -> Message:
+    message = Message(
+        shop_id=shop.id, direction="outbound", ticket_id=ticket.id if ticket else None,
+        customer_id=customer.id if customer else None, trigger=trigger, provider=shop.provider,
+        from_number=shop.numbers[0].e164 if shop.numbers else "", to_number=to, body=body, status="rejected",
+        error_code=refusal.code, error=refusal.reason, created_at=now, updated_at=now,
+    )
+    session.add(message)
+    if ticket is not None:
+        add_system_note(session, ticket, f"Not texted: {refusal.reason}.", now)
+    return message
+
+
+def queue_text(ctx: Context, session: Session, shop: Shop, *, to: str, body: str, trigger: str,
+               ticket: Ticket | None = None, customer: Customer | None = None, comment_id: int | None = None,
+               automatic: bool = False) -> list[Message]:
+    """Record, debit and queue `body` to `to`, split into provider messages. Raises InsufficientCredits."""
+    now = ctx.clock.now()
+    send_after = quiet_hours_of(shop).next_send_time(now, shop.time_zone) if automatic else now
+    text = prepare_text(shop, body)
+    parts = split_for_provider(text)
+    batch = secrets.token_hex(8)
+    messages = []
+    for index, part in enumerate(parts, start=1):
+        count = count_segments(part)
+        messages.append(Message(
+            shop_id=shop.id, direction="outbound", ticket_id=ticket.id if ticket else None,
+            customer_id=customer.id if customer else None, comment_id=comment_id, trigger=trigger,
+            provider=shop.provider, from_number=shop.numbers[0].e164, to_number=to, body=part,
+            encoding=count.encoding, segments=count.segments,
+            credits=count.segments if shop.provider == "twilio" else 0,
+            status="queued", send_after=send_after, batch_id=batch, part=index, parts=len(parts),
+            created_at=now, updated_at=now,
+        ))
+    needed = sum(m.credits for m in messages)
+    if needed:
+        # Check the whole batch first, under the balance lock, so the debit is all or nothing.
+        balance = credits.locked_balance(session, shop.id)
+        credits.bring_month_current(ctx, session, shop, balance, now)
+        credit_rules.plan_spend(needed, balance.monthly_remaining, balance.addon_remaining)
+    session.add_all(messages)
+    session.flush()
+    for message in messages:
+        if message.credits:
+            credits.reserve_credits(ctx, session, shop, message.credits, message)
+        session.add(Job(shop_id=shop.id, kind=SEND_JOB, message_id=message.id, state="pending",
+                        run_after=send_after, created_at=now))
+    return messages
+
+
+def do_text_customer_about_ticket(ctx: Context, session: Session, shop: Shop, ticket: Ticket, body: str,
+                                  trigger: str, *, comment_id: int | None = None,
+                                  automatic: bool = False) -> list[Message]:
+    """The one path every ticket text takes: who may be texted is decided here, with a reason if not."""
+    customer = ticket.customer
+    now = ctx.clock.now()
+    recipient = recipient_of(customer)
+    to = recipient.mobile_numbers[0] if recipient.mobile_numbers else ""
+    problem = provider_problem(ctx, shop)
+    refusal = check_can_text(recipient, provider_ready=not problem, provider_problem=problem)
+    if refusal is None:
+        try:
+            return queue_text(ctx, session, shop, to=to, body=body, trigger=trigger, ticket=ticket,
+                              customer=customer, comment_id=comment_id, automatic=automatic)
+        except InsufficientCredits as exc:
+            refusal = Refusal("insufficient_credits", f"the text {exc}")
+    return [_record_refusal(session, shop, ticket, customer, to, body, trigger, refusal, now)]
+
+
+def last_outbound_to(session: Session, shop_id: int, e164: str) -> Message | None:
+    return session.scalar(
+        select(Message).where(
+            Message.shop_id == shop_id, Message.direction == "outbound", Message.to_number == e164,
+            Message.ticket_id.is_not(None), Message.status != "rejected",
+        ).order_by(Message.created_at.desc(), Message.id.desc()).limit(1)
+    )

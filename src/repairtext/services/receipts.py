@@ -1,0 +1,93 @@
+"""Delivery receipts: status callbacks update a message and keep its history.
+
+Callbacks come more than once and out of order (`delivered` before `sent`); a status only moves forward,
+and never away from a final one. Twilio does not charge for `failed` messages, so those credits come back;
+`undelivered` is charged by the carrier and is not refunded.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from repairtext.adapters.db.models import Customer, Message, MessageEvent, PendingReceipt, Shop
+from repairtext.bootstrap import Context
+from repairtext.services import credits
+
+RANK = {"rejected": 9, "queued": 0, "sending": 1, "accepted": 2, "sent": 3, "delivered": 9, "undelivered": 9, "failed": 9}
+FINAL = frozenset({"delivered", "undelivered", "failed", "rejected"})
+
+TWILIO_STATUS = {
+    "accepted": "accepted", "queued": "accepted", "scheduled": "accepted", "sending": "accepted",
+    "sent": "sent", "delivered": "delivered", "read": "delivered",
+    "undelivered": "undelivered", "failed": "failed", "canceled": "failed",
+}
+FLOWROUTE_STATUS = {
+    "message buffered": "sent", "smsc submit": "sent", "smsc intermediate notifications": "sent",
+    "delivered": "delivered", "smsc reject": "failed", "failed": "failed",
+    "expired": "undelivered", "undelivered": "undelivered", "smsc expired": "undelivered",
+}
+OPTED_OUT_CODES = {"21610"}
+
+
+def our_status(provider: str, provider_status: str) -> str | None:
+    table = TWILIO_STATUS if provider == "twilio" else FLOWROUTE_STATUS
+    return table.get((provider_status or "").strip().lower())
+
+
+def set_status(session: Session, message: Message, status: str, now: datetime, *,
+               provider_status: str | None = None, error_code: str | None = None) -> bool:
+    """Move `message` to `status` if that is forward; the event is kept in the history either way."""
+    forward = message.status not in FINAL and RANK.get(status, 0) > RANK.get(message.status, 0)
+    session.add(MessageEvent(message_id=message.id, status=status, provider_status=provider_status,
+                             error_code=error_code, applied=forward, at=now))
+    if forward:
+        message.status, message.updated_at = status, now
+        if error_code:
+            message.error_code = error_code
+    return forward
+
+
+def apply_receipt(ctx: Context, session: Session, message: Message, provider_status: str,
+                  error_code: str | None, now: datetime) -> None:
+    status = our_status(message.provider, provider_status)
+    if status is None:
+        session.add(MessageEvent(message_id=message.id, status="unknown", provider_status=provider_status,
+                                 error_code=error_code, applied=False, at=now))
+        return
+    moved = set_status(session, message, status, now, provider_status=provider_status, error_code=error_code)
+    if not moved:
+        return
+    if status == "failed" and message.credits:
+        shop = session.get(Shop, message.shop_id)
+        credits.refund(ctx, session, shop, message, f"provider reported failed ({error_code or 'no code'})")
+    if error_code in OPTED_OUT_CODES and message.customer_id:
+        customer = session.get(Customer, message.customer_id)
+        if customer.opted_out_at is None:
+            customer.opted_out_at = now
+
+
+def do_record_receipt(ctx: Context, provider: str, provider_id: str, provider_status: str,
+                      error_code: str | None) -> bool:
+    """Returns False when the message is not known yet; the receipt is kept until it is (the callback may
+    beat the worker's commit of the provider id)."""
+    now = ctx.clock.now()
+    with ctx.db.transaction() as session:
+        message = session.scalar(select(Message).where(Message.provider == provider, Message.provider_id == provider_id))
+        if message is None:
+            session.add(PendingReceipt(provider=provider, provider_id=provider_id, provider_status=provider_status,
+                                       error_code=error_code, at=now))
+            return False
+        apply_receipt(ctx, session, message, provider_status, error_code, now)
+        return True
+
+
+def apply_pending_receipts(ctx: Context, session: Session, message: Message, now: datetime) -> None:
+    pending = session.scalars(select(PendingReceipt).where(
+        PendingReceipt.provider == message.provider, PendingReceipt.provider_id == message.provider_id,
+    ).order_by(PendingReceipt.id)).all()
+    for receipt in pending:
+        apply_receipt(ctx, session, message, receipt.provider_status, receipt.error_code, now)
+        session.delete(receipt)

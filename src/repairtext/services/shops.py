@@ -1,0 +1,151 @@
+"""Shops (tenants): creation, API keys, settings."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import date
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from repairtext.adapters.db.models import ApiKey, Shop, ShopNumber, TicketStatus
+from repairtext.bootstrap import Context
+from repairtext.domain import tickets as ticket_rules
+from repairtext.domain.errors import FieldError, ValidationFailed
+from repairtext.domain.phones import to_e164
+from repairtext.domain.quiet_hours import QuietHours
+from repairtext.services import credits, templates
+
+API_KEY_PREFIX = "rt_"
+
+
+@dataclass(frozen=True)
+class NewShop:
+    shop: Shop
+    api_key: str
+
+
+def check_time_zone(value: str, field: str = "time_zone") -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationFailed.on(field, f"{value!r} is not an IANA time zone (for example America/Chicago)") from None
+    return value
+
+
+def check_numbers(raw: list[str], country: str, session: Session, shop_id: int | None) -> list[str]:
+    if not raw:
+        raise ValidationFailed.on("numbers", "a shop needs at least one sending number")
+    numbers, errors = [], []
+    for i, value in enumerate(raw):
+        try:
+            numbers.append(to_e164(value, country, f"numbers[{i}]"))
+        except ValidationFailed as exc:
+            errors += exc.errors
+    if errors:
+        raise ValidationFailed(errors)
+    taken = session.scalars(select(ShopNumber).where(ShopNumber.e164.in_(numbers))).all()
+    for row in taken:
+        if row.shop_id != shop_id:
+            errors.append(FieldError(f"numbers[{numbers.index(row.e164)}]", f"{row.e164} already belongs to another shop"))
+    if errors:
+        raise ValidationFailed(errors)
+    return list(dict.fromkeys(numbers))
+
+
+def _hash_secret(secret: str) -> str:
+    # API keys are 256-bit random strings, so a fast hash is enough (no password stretching needed).
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def issue_api_key(session: Session, shop: Shop, now) -> str:
+    prefix = secrets.token_hex(6)
+    secret = secrets.token_urlsafe(32)
+    session.add(ApiKey(shop_id=shop.id, prefix=prefix, secret_hash=_hash_secret(secret), created_at=now))
+    return f"{API_KEY_PREFIX}{prefix}_{secret}"
+
+
+def shop_for_api_key(session: Session, presented: str) -> Shop | None:
+    if not presented.startswith(API_KEY_PREFIX) or "_" not in presented[len(API_KEY_PREFIX):]:
+        return None
+    prefix, secret = presented[len(API_KEY_PREFIX):].split("_", 1)
+    key = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix, ApiKey.revoked_at.is_(None)))
+    if key is None or not hmac.compare_digest(key.secret_hash, _hash_secret(secret)):
+        return None
+    return session.get(Shop, key.shop_id)
+
+
+def do_create_shop(
+    ctx: Context, *, name: str, plan: str, numbers: list[str], time_zone: str = "America/New_York",
+    started: date | None = None, country: str = "US",
+) -> NewShop:
+    name = (name or "").strip()
+    if not name:
+        raise ValidationFailed.on("name", "a shop needs a name")
+    if plan not in ctx.catalog.plans:
+        raise ValidationFailed.on("plan", f"unknown plan {plan!r}; use one of {', '.join(ctx.catalog.plans)}")
+    check_time_zone(time_zone)
+    now = ctx.clock.now()
+    with ctx.db.transaction() as session:
+        e164s = check_numbers(numbers, country, session, None)
+        shop = Shop(
+            name=name, plan=plan, time_zone=time_zone, country=country,
+            subscription_started_on=started or now.astimezone(ZoneInfo(time_zone)).date(),
+            provider="twilio", flowroute_token=secrets.token_urlsafe(32), smart_encoding=True,
+            quiet_start="21:00", quiet_end="08:00", next_ticket_number=1, created_at=now,
+        )
+        shop.numbers = [ShopNumber(e164=n) for n in e164s]
+        session.add(shop)
+        session.flush()
+        for position, status in enumerate(ticket_rules.DEFAULT_STATUSES):
+            session.add(TicketStatus(shop_id=shop.id, name=status, position=position))
+        templates.seed_defaults(session, shop, now)
+        credits.open_account(ctx, session, shop, now)
+        api_key = issue_api_key(session, shop, now)
+    return NewShop(shop, api_key)
+
+
+def do_update_shop(ctx: Context, shop_id: int, changes: dict) -> Shop:
+    with ctx.db.transaction() as session:
+        shop = session.get(Shop, shop_id)
+        if "time_zone" in changes:
+            shop.time_zone = check_time_zone(changes["time_zone"])
+        if "quiet_hours" in changes:
+            quiet = QuietHours.parse(changes["quiet_hours"])
+            shop.quiet_start, shop.quiet_end = quiet.as_dict()["start"], quiet.as_dict()["end"]
+        if "smart_encoding" in changes:
+            shop.smart_encoding = bool(changes["smart_encoding"])
+        if "flowroute_access_key" in changes:
+            shop.flowroute_access_key = (changes["flowroute_access_key"] or "").strip() or None
+        if "flowroute_secret_key" in changes:
+            secret = (changes["flowroute_secret_key"] or "").strip()
+            shop.flowroute_secret_encrypted = ctx.secrets.seal(secret) if secret else None
+        if "numbers" in changes:
+            e164s = check_numbers(changes["numbers"] or [], shop.country, session, shop.id)
+            keep = {n.e164: n for n in shop.numbers}
+            shop.numbers = [keep.get(n) or ShopNumber(e164=n) for n in e164s]
+        if "provider" in changes:
+            provider = changes["provider"]
+            if provider not in ("twilio", "flowroute"):
+                raise ValidationFailed.on("provider", "use 'twilio' (built-in, uses credits) or 'flowroute' (your own account)")
+            if provider == "flowroute" and not (shop.flowroute_access_key and shop.flowroute_secret_encrypted):
+                raise ValidationFailed.on("provider", "set flowroute_access_key and flowroute_secret_key before switching to Flowroute")
+            shop.provider = provider
+        session.flush()
+        session.refresh(shop)
+        _ = shop.numbers
+    return shop
+
+
+def quiet_hours_of(shop: Shop) -> QuietHours:
+    return QuietHours.parse({"start": shop.quiet_start, "end": shop.quiet_end})
+
+
+def status_names(session: Session, shop_id: int) -> list[str]:
+    return list(session.scalars(
+        select(TicketStatus.name).where(TicketStatus.shop_id == shop_id).order_by(TicketStatus.position)
+    ))

@@ -1,0 +1,160 @@
+"""Shop-editable SMS templates, rendered with Liquid in a sandbox.
+
+Sandbox: no loader (so no `include`/`render` of files), those tags removed, strict undefined variables,
+and Liquid's resource limits on loops, output size and nesting. A template is checked when it is saved
+(syntax, unknown variables, unknown filters), so a broken template never reaches a customer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from liquid import Environment, StrictUndefined
+from liquid.exceptions import LiquidError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from repairtext.adapters.db.models import Shop, SmsTemplate, Ticket
+from repairtext.domain.errors import ValidationFailed
+from repairtext.domain.phones import display
+
+INITIAL_PROBLEM = "initial_problem"
+STATUS_PREFIX = "status:"
+MAX_TEMPLATE_CHARS = 1600
+
+DEFAULT_TEMPLATES = {
+    INITIAL_PROBLEM: (
+        "Hi {{ customer.first_name }}, {{ shop.name }} has your repair as ticket #{{ ticket.number }}: "
+        "{{ ticket.subject }}. Track it at {{ ticket.portal_url }} - reply here to reach us."
+    ),
+    STATUS_PREFIX + "Ready for Pickup": (
+        "Good news {{ customer.first_name }}! Ticket #{{ ticket.number }} ({{ ticket.subject }}) is ready "
+        "for pickup at {{ shop.name }}."
+    ),
+    STATUS_PREFIX + "Resolved": (
+        "Thanks {{ customer.first_name }}, ticket #{{ ticket.number }} is resolved. "
+        "Questions? Reply here or call {{ shop.phone }}."
+    ),
+}
+
+# What a template may refer to; anything else is refused when the template is saved.
+VARIABLES = {
+    "customer": {"first_name", "name"},
+    "ticket": {"number", "subject", "status", "portal_url", "problem"},
+    "shop": {"name", "phone"},
+}
+
+
+class SandboxedEnvironment(Environment):
+    loop_iteration_limit = 1_000
+    output_stream_limit = 10_000
+    context_depth_limit = 10
+    local_namespace_limit = 2_000
+
+    def setup_tags_and_filters(self, *args, **kwargs) -> None:
+        super().setup_tags_and_filters(*args, **kwargs)
+        for tag in ("include", "render"):
+            self.tags.pop(tag, None)
+
+
+_env = SandboxedEnvironment(undefined=StrictUndefined)
+
+
+@dataclass(frozen=True)
+class TemplateView:
+    trigger: str
+    body: str | None
+    is_default: bool
+
+
+def _line_of(source: str, index: int | None) -> int:
+    return source[: index or 0].count("\n") + 1
+
+
+def check_template(source: str, field: str = "body"):
+    """Parse and check a template; raise ValidationFailed naming the line and the problem."""
+    if len(source) > MAX_TEMPLATE_CHARS:
+        raise ValidationFailed.on(field, f"a template may be at most {MAX_TEMPLATE_CHARS} characters")
+    try:
+        template = _env.from_string(source)
+    except LiquidError as exc:
+        token = getattr(exc, "token", None)
+        line = _line_of(source, getattr(token, "start_index", 0))
+        raise ValidationFailed.on(field, f"line {line}: {exc.message}") from None
+    for name, uses in template.analyze().globals.items():
+        for use in uses:
+            line = _line_of(source, use.span.index)
+            path = ".".join(str(s) for s in use.segments)
+            if name not in VARIABLES:
+                raise ValidationFailed.on(field, f"line {line}: unknown variable '{path}' (use customer.*, ticket.* or shop.*)")
+            if len(use.segments) < 2 or use.segments[1] not in VARIABLES[name]:
+                known = ", ".join(f"{name}.{v}" for v in sorted(VARIABLES[name]))
+                raise ValidationFailed.on(field, f"line {line}: unknown variable '{path}' (known: {known})")
+    unknown_filters = [f for f in template.filter_names() if f not in _env.filters]
+    if unknown_filters:
+        raise ValidationFailed.on(field, f"unknown filter '{unknown_filters[0]}'")
+    return template
+
+
+def check_trigger(session: Session, shop_id: int, trigger: str) -> str:
+    from repairtext.services.shops import status_names
+
+    if trigger == INITIAL_PROBLEM:
+        return trigger
+    if trigger.startswith(STATUS_PREFIX) and trigger[len(STATUS_PREFIX):] in status_names(session, shop_id):
+        return trigger
+    raise ValidationFailed.on("trigger", f"unknown trigger {trigger!r}; use initial_problem or status:<a status name>")
+
+
+def template_variables(shop: Shop, ticket: Ticket, public_url: str) -> dict:
+    name = ticket.customer.name
+    return {
+        "customer": {"first_name": name.split()[0] if name.split() else name, "name": name},
+        "ticket": {
+            "number": ticket.number, "subject": ticket.subject, "status": ticket.status,
+            "problem": ticket.problem, "portal_url": f"{public_url}/portal/{ticket.portal_token}",
+        },
+        "shop": {"name": shop.name, "phone": display(shop.numbers[0].e164) if shop.numbers else ""},
+    }
+
+
+def render(source: str, variables: dict) -> str:
+    try:
+        return check_template(source).render(**variables).strip()
+    except LiquidError as exc:
+        raise ValidationFailed.on("body", f"cannot render: {exc.message}") from None
+
+
+def seed_defaults(session: Session, shop: Shop, now) -> None:
+    for trigger, body in DEFAULT_TEMPLATES.items():
+        session.add(SmsTemplate(shop_id=shop.id, trigger=trigger, body=body, updated_at=now))
+
+
+def template_for(session: Session, shop_id: int, trigger: str) -> str | None:
+    body = session.scalar(select(SmsTemplate.body).where(SmsTemplate.shop_id == shop_id, SmsTemplate.trigger == trigger))
+    return body or None
+
+
+def list_templates(session: Session, shop_id: int) -> list[TemplateView]:
+    from repairtext.services.shops import status_names
+
+    saved = {t.trigger: t.body for t in session.scalars(select(SmsTemplate).where(SmsTemplate.shop_id == shop_id))}
+    triggers = [INITIAL_PROBLEM] + [STATUS_PREFIX + s for s in status_names(session, shop_id)]
+    return [
+        TemplateView(t, saved.get(t) or None, saved.get(t) == DEFAULT_TEMPLATES.get(t)) for t in triggers
+    ]
+
+
+def do_save_template(session: Session, shop_id: int, trigger: str, body: str, now) -> TemplateView:
+    """An empty body turns the text for that trigger off."""
+    trigger = check_trigger(session, shop_id, trigger)
+    body = (body or "").strip()
+    if body:
+        check_template(body)
+    row = session.scalar(select(SmsTemplate).where(SmsTemplate.shop_id == shop_id, SmsTemplate.trigger == trigger))
+    if row is None:
+        row = SmsTemplate(shop_id=shop_id, trigger=trigger, body=body, updated_at=now)
+        session.add(row)
+    else:
+        row.body, row.updated_at = body, now
+    return TemplateView(trigger, body or None, body == DEFAULT_TEMPLATES.get(trigger))

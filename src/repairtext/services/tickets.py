@@ -1,0 +1,102 @@
+"""Tickets: opening one (the Initial Problem text), changing its status (status templates), commenting
+(a comment's SMS text is apart from its body)."""
+
+from __future__ import annotations
+
+import secrets
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, selectinload
+
+from repairtext.adapters.db.models import Comment, Customer, Shop, Ticket
+from repairtext.bootstrap import Context
+from repairtext.domain import tickets as rules
+from repairtext.domain.errors import NotFound, ValidationFailed
+from repairtext.services import templates
+from repairtext.services.comments import add_comment
+from repairtext.services.customers import get_customer
+from repairtext.services.outbound import do_text_customer_about_ticket
+from repairtext.services.shops import status_names
+
+
+def get_ticket(session: Session, shop_id: int, ticket_id: int) -> Ticket:
+    ticket = session.scalar(select(Ticket).options(selectinload(Ticket.customer).selectinload(Customer.phones))
+                            .where(Ticket.id == ticket_id, Ticket.shop_id == shop_id))
+    if ticket is None:
+        raise NotFound(f"no ticket {ticket_id}")
+    return ticket
+
+
+def _next_number(session: Session, shop_id: int) -> int:
+    # An atomic increment: two tickets opened at once never share a number.
+    session.execute(update(Shop).where(Shop.id == shop_id).values(next_ticket_number=Shop.next_ticket_number + 1))
+    return session.scalar(select(Shop.next_ticket_number).where(Shop.id == shop_id)) - 1
+
+
+def _send_template(ctx: Context, session: Session, shop: Shop, ticket: Ticket, trigger: str) -> None:
+    source = templates.template_for(session, shop.id, trigger)
+    if source is None:
+        return
+    text = templates.render(source, templates.template_variables(shop, ticket, ctx.settings.public_url))
+    if text:
+        do_text_customer_about_ticket(ctx, session, shop, ticket, text, trigger, automatic=True)
+
+
+def do_open_ticket(ctx: Context, shop_id: int, *, customer_id: int, subject: str, problem: str) -> Ticket:
+    now = ctx.clock.now()
+    with ctx.db.transaction() as session:
+        try:
+            customer = get_customer(session, shop_id, customer_id)
+        except NotFound:
+            raise ValidationFailed.on("customer_id", f"no customer {customer_id} in this shop") from None
+        shop = session.get(Shop, shop_id)
+        ticket = Ticket(shop_id=shop_id, customer_id=customer.id, number=_next_number(session, shop_id),
+                        subject=subject.strip(), problem=problem or "", status=rules.NEW,
+                        portal_token=secrets.token_urlsafe(24), created_at=now, updated_at=now)
+        ticket.customer = customer
+        session.add(ticket)
+        session.flush()
+        _send_template(ctx, session, shop, ticket, templates.INITIAL_PROBLEM)
+    ctx.notify_work()
+    return ticket
+
+
+def do_change_status(ctx: Context, shop_id: int, ticket_id: int, status: str) -> Ticket:
+    with ctx.db.transaction() as session:
+        ticket = get_ticket(session, shop_id, ticket_id)
+        names = status_names(session, shop_id)
+        if status not in names:
+            raise ValidationFailed.on("status", f"unknown status {status!r}; use one of: {', '.join(names)}")
+        if status != ticket.status:
+            ticket.status, ticket.updated_at = status, ctx.clock.now()
+            session.flush()
+            _send_template(ctx, session, session.get(Shop, shop_id), ticket, templates.STATUS_PREFIX + status)
+    ctx.notify_work()
+    return ticket
+
+
+def do_comment(ctx: Context, shop_id: int, ticket_id: int, *, body: str, sms_body: str | None,
+               hidden: bool) -> Comment:
+    """Texts a person typed go at once (no quiet hours): they are answers, not automatic notices."""
+    now = ctx.clock.now()
+    sms_body = (sms_body or "").strip() or None
+    if not (body or "").strip() and not sms_body:
+        raise ValidationFailed.on("body", "write a comment, an SMS text, or both")
+    with ctx.db.transaction() as session:
+        ticket = get_ticket(session, shop_id, ticket_id)
+        comment = add_comment(session, ticket, body or "", author="staff", public=not hidden, now=now,
+                              sms_body=sms_body)
+        if sms_body:
+            do_text_customer_about_ticket(ctx, session, session.get(Shop, shop_id), ticket, sms_body, "comment",
+                                          comment_id=comment.id)
+    ctx.notify_work()
+    return comment
+
+
+def list_comments(session: Session, shop_id: int, ticket_id: int, *, public_only: bool = False) -> list[Comment]:
+    get_ticket(session, shop_id, ticket_id)
+    query = (select(Comment).options(selectinload(Comment.attachments))
+             .where(Comment.shop_id == shop_id, Comment.ticket_id == ticket_id).order_by(Comment.id))
+    if public_only:
+        query = query.where(Comment.public.is_(True))
+    return list(session.scalars(query))
