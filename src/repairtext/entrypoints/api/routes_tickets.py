@@ -1,0 +1,109 @@
+"""Customers, tickets, comments, attachments and messages."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from repairtext.adapters.db.models import Attachment, Message
+from repairtext.domain.errors import NotFound
+from repairtext.entrypoints.api.deps import ContextDep, SessionDep, ShopDep
+from repairtext.entrypoints.api.schemas import (
+    CommentCreate,
+    CommentPublic,
+    CustomerCreate,
+    CustomerPublic,
+    CustomerUpdate,
+    MessagePublic,
+    TicketCreate,
+    TicketPublic,
+    TicketUpdate,
+)
+from repairtext.entrypoints.api.views import comment_view, customer_view, message_view, ticket_view
+from repairtext.services import customers, tickets
+
+router = APIRouter(prefix="/api/v1", tags=["tickets"])
+
+
+@router.post("/customers", status_code=201, response_model=CustomerPublic)
+def create_customer(body: CustomerCreate, shop: ShopDep, ctx: ContextDep) -> dict:
+    c = customers.do_create_customer(ctx, shop.id, name=body.name, email=body.email, sms_enabled=body.sms_enabled,
+                                     phones=[p.model_dump() for p in body.phones])
+    return customer_view(c)
+
+
+@router.get("/customers/{customer_id}", response_model=CustomerPublic)
+def get_customer(customer_id: int, shop: ShopDep, session: SessionDep) -> dict:
+    return customer_view(customers.get_customer(session, shop.id, customer_id))
+
+
+@router.patch("/customers/{customer_id}", response_model=CustomerPublic)
+def patch_customer(customer_id: int, body: CustomerUpdate, shop: ShopDep, ctx: ContextDep) -> dict:
+    changes = body.model_dump(exclude_unset=True)
+    return customer_view(customers.do_update_customer(ctx, shop.id, customer_id, changes))
+
+
+@router.post("/tickets", status_code=201, response_model=TicketPublic)
+def open_ticket(body: TicketCreate, shop: ShopDep, ctx: ContextDep) -> dict:
+    t = tickets.do_open_ticket(ctx, shop.id, customer_id=body.customer_id, subject=body.subject, problem=body.problem)
+    return ticket_view(t, ctx.settings.public_url)
+
+
+@router.get("/tickets/{ticket_id}", response_model=TicketPublic)
+def get_ticket(ticket_id: int, shop: ShopDep, session: SessionDep, ctx: ContextDep) -> dict:
+    return ticket_view(tickets.get_ticket(session, shop.id, ticket_id), ctx.settings.public_url)
+
+
+@router.patch("/tickets/{ticket_id}", response_model=TicketPublic)
+def patch_ticket(ticket_id: int, body: TicketUpdate, shop: ShopDep, ctx: ContextDep) -> dict:
+    return ticket_view(tickets.do_change_status(ctx, shop.id, ticket_id, body.status), ctx.settings.public_url)
+
+
+@router.post("/tickets/{ticket_id}/comments", status_code=201, response_model=CommentPublic)
+def add_comment(ticket_id: int, body: CommentCreate, shop: ShopDep, ctx: ContextDep) -> dict:
+    tickets.do_comment(ctx, shop.id, ticket_id, body=body.body, sms_body=body.sms_body, hidden=body.hidden)
+    with ctx.db.transaction() as session:
+        comment = tickets.list_comments(session, shop.id, ticket_id)[-1]
+        return comment_view(comment, ctx.settings.public_url)
+
+
+@router.get("/tickets/{ticket_id}/comments", response_model=list[CommentPublic])
+def list_comments(ticket_id: int, shop: ShopDep, session: SessionDep, ctx: ContextDep) -> list[dict]:
+    return [comment_view(c, ctx.settings.public_url) for c in tickets.list_comments(session, shop.id, ticket_id)]
+
+
+def _attachment(session, shop_id: int, attachment_id: int) -> Attachment:
+    a = session.scalar(select(Attachment).where(Attachment.id == attachment_id, Attachment.shop_id == shop_id))
+    if a is None:
+        raise NotFound(f"no attachment {attachment_id}")
+    return a
+
+
+@router.get("/attachments/{attachment_id}")
+def get_attachment(attachment_id: int, shop: ShopDep, session: SessionDep, ctx: ContextDep) -> Response:
+    a = _attachment(session, shop.id, attachment_id)
+    return Response(ctx.blobs.get(a.blob_key), media_type=a.content_type,
+                    headers={"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"})
+
+
+@router.get("/attachments/{attachment_id}/thumbnail")
+def get_thumbnail(attachment_id: int, shop: ShopDep, session: SessionDep, ctx: ContextDep) -> Response:
+    a = _attachment(session, shop.id, attachment_id)
+    if not a.thumbnail_key:
+        raise NotFound(f"attachment {attachment_id} has no thumbnail")
+    return Response(ctx.blobs.get(a.thumbnail_key), media_type=a.thumbnail_content_type,
+                    headers={"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"})
+
+
+@router.get("/messages", response_model=list[MessagePublic], response_model_by_alias=True)
+def list_messages(shop: ShopDep, session: SessionDep, ticket_id: int | None = None, customer_id: int | None = None,
+                  limit: int = Query(default=200, ge=1, le=1000)) -> list[dict]:
+    query = (select(Message).options(selectinload(Message.events)).where(Message.shop_id == shop.id)
+             .order_by(Message.id.desc()).limit(limit))
+    if ticket_id is not None:
+        query = query.where(Message.ticket_id == ticket_id)
+    if customer_id is not None:
+        query = query.where(Message.customer_id == customer_id)
+    return [message_view(m) for m in session.scalars(query)]

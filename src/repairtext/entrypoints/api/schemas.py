@@ -1,0 +1,172 @@
+"""Request and response shapes (the public contract in api.md). Limits here name the field on a 422."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+PhoneTypeName = Literal["mobile", "home", "work", "other"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PhoneIn(Strict):
+    number: str = Field(min_length=1, max_length=40)
+    type: str = Field(max_length=20)
+
+
+class CustomerCreate(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    sms_enabled: bool = True
+    phones: list[PhoneIn] = Field(default_factory=list, max_length=10)
+
+
+class CustomerUpdate(Strict):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    sms_enabled: bool | None = None
+    phones: list[PhoneIn] | None = Field(default=None, max_length=10)
+
+
+class PhoneOut(BaseModel):
+    number: str
+    type: PhoneTypeName
+
+
+class CustomerPublic(BaseModel):
+    id: int
+    name: str
+    email: str | None
+    sms_enabled: bool
+    opted_out_at: datetime | None
+    phones: list[PhoneOut]
+    created_at: datetime
+
+
+class TicketCreate(Strict):
+    customer_id: int
+    subject: str = Field(min_length=1, max_length=200)
+    problem: str = Field(default="", max_length=10_000)
+
+
+class TicketUpdate(Strict):
+    status: str = Field(min_length=1, max_length=60)
+
+
+class TicketPublic(BaseModel):
+    id: int
+    number: int
+    customer_id: int
+    subject: str
+    problem: str
+    status: str
+    portal_url: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class CommentCreate(Strict):
+    body: str = Field(default="", max_length=20_000)
+    sms_body: str | None = Field(default=None, max_length=4_800)
+    hidden: bool = False
+
+
+class AttachmentPublic(BaseModel):
+    id: int
+    file_name: str
+    content_type: str
+    size: int
+    url: str
+    thumbnail_url: str | None
+
+
+class CommentPublic(BaseModel):
+    id: int
+    body: str
+    sms_body: str | None
+    public: bool
+    author: Literal["staff", "customer", "system"]
+    attachments: list[AttachmentPublic]
+    created_at: datetime
+
+
+class StatusEvent(BaseModel):
+    status: str
+    provider_status: str | None
+    error_code: str | None
+    applied: bool
+    at: datetime
+
+
+class MessagePublic(BaseModel):
+    id: int
+    direction: Literal["outbound", "inbound"]
+    body: str
+    status: str
+    segments: int
+    credits: int
+    encoding: str | None
+    trigger: str | None
+    provider: str
+    provider_id: str | None
+    error_code: str | None
+    error: str | None
+    ticket_id: int | None
+    customer_id: int | None
+    to: str
+    from_: str = Field(serialization_alias="from")
+    send_after: datetime | None
+    part: int
+    parts: int
+    created_at: datetime
+    status_history: list[StatusEvent]
+
+
+class QuietHoursIn(Strict):
+    start: str = Field(pattern=r"^\d{2}:\d{2}$")
+    end: str = Field(pattern=r"^\d{2}:\d{2}$")
+
+
+class ShopUpdate(Strict):
+    provider: Literal["twilio", "flowroute"] | None = None
+    flowroute_access_key: str | None = Field(default=None, max_length=200)
+    flowroute_secret_key: str | None = Field(default=None, max_length=200)
+    numbers: list[str] | None = Field(default=None, max_length=20)
+    time_zone: str | None = Field(default=None, max_length=64)
+    quiet_hours: QuietHoursIn | None = None
+    smart_encoding: bool | None = None
+
+
+class TemplateIn(Strict):
+    body: str = Field(max_length=1_600)
+
+
+class TemplatePreviewIn(Strict):
+    body: str = Field(max_length=1_600)
+    ticket_id: int
+
+
+class SegmentsIn(Strict):
+    text: str = Field(max_length=10_000)
+
+
+class AssignIn(Strict):
+    ticket_id: int
+
+
+class CreditsPublic(BaseModel):
+    plan: str
+    month: str
+    monthly_allowance: int
+    monthly_remaining: int
+    addon_remaining: int
+    total_remaining: int
+    addons_available_from: date
+    addon_pack_credits: int
+    addon_pack_price_cents: int
+    low_credit_alert: bool
