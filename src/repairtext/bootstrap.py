@@ -28,6 +28,8 @@ class Context:
     catalog: Catalog = field(default_factory=load_catalog)
     # Sleep between media retries; injectable so tests of retry paths stay fast.
     media_backoff: float = 0.5
+    # Seconds to wait for a provider's answer; past it the send is ambiguous and is looked up before a retry.
+    provider_timeout: float = 10.0
     # Set after a transaction queued work, so an inline worker starts at once instead of at its next poll.
     work_queued: threading.Event = field(default_factory=threading.Event)
 
@@ -41,7 +43,7 @@ class Context:
     @cached_property
     def http(self) -> httpx.Client:
         # One pooled client for every provider call; a send that hangs must not hold a worker for long.
-        return httpx.Client(timeout=httpx.Timeout(10.0, connect=5.0), limits=httpx.Limits(max_connections=50))
+        return httpx.Client(timeout=httpx.Timeout(self.provider_timeout, connect=5.0), limits=httpx.Limits(max_connections=50))
 
     def twilio(self) -> TwilioProvider | None:
         s = self.settings

@@ -27,7 +27,6 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 
-CHUNK_SIZE = 64 * 1024
 MAX_REDIRECTS = 5
 RETRY_AFTER_CAP = 30.0  # seconds; a longer Retry-After is better handled by rescheduling the outbox job
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -212,12 +211,13 @@ class MediaFetcher:
         except (httpx.InvalidURL, TypeError) as exc:
             raise MediaHostNotAllowed(f"media URL {str(raw)[:200]!r} is not a valid URL") from exc
         if url.scheme not in ("http", "https"):
-            raise MediaHostNotAllowed(f"media URL scheme {url.scheme or '(none)'!r} is not allowed (only http and https)")
-        if url.userinfo:
-            raise MediaHostNotAllowed("media URL must not carry a user name or password")
+            scheme = url.scheme or "(none)"
+            raise MediaHostNotAllowed(f"media URL scheme {scheme!r} is not allowed (only http and https)")
         host = url.raw_host.decode("ascii")
         if not host or not self._allowlist.allows(host):
             raise MediaHostNotAllowed(f"host {host or '(none)'} is not an allowed media host")
+        if url.userinfo:  # credentials are ours to add (and only for their origin), never the URL's
+            raise MediaHostNotAllowed("media URL must not carry a user name or password")
         return url
 
     def _redirect_target(self, current: httpx.URL, location: str) -> httpx.URL:
@@ -228,14 +228,15 @@ class MediaFetcher:
         return self._checked_url(target)
 
     def _read_body(self, response: httpx.Response, url: httpx.URL, deadline: float) -> bytes:
-        """Read at most max_bytes (+ one chunk in flight); refuse at once if Content-Length says too big."""
+        """Read at most max_bytes (+ one network read, 64 KB in httpcore); refuse at once if Content-Length
+        says too big."""
         declared = _content_length(response)
         if declared is not None and declared > self._max_bytes:
             raise MediaTooLarge(self._too_large(url, f"declared {declared} bytes"))
         decoder = _BodyDecoder(response.headers.get("content-encoding", ""), url)
         body = bytearray()
         try:
-            for chunk in response.iter_raw(CHUNK_SIZE):
+            for chunk in response.iter_raw():  # as received: a chunk size would buffer and blind the deadline
                 body += decoder.decode(chunk, room=self._max_bytes - len(body) + 1)
                 if len(body) > self._max_bytes:
                     raise MediaTooLarge(self._too_large(url, "body kept going"))

@@ -1,38 +1,24 @@
 """Rules the providers apply on their side, as the simulator plays them: segments, keywords, countries.
 
-Kept apart from repairtext.domain on purpose: this is the provider's view of the world, and a fake that shared
-the app's rules would agree with the app's mistakes instead of catching them. "Simply" is enough here: the
-segment count ignores grapheme clusters (the app's own segmenter is the one that must match Twilio exactly).
+Keywords and countries are kept apart from repairtext.domain on purpose: they are the provider's view of the
+world, and a fake that shared the app's rules would agree with the app's mistakes instead of catching them.
+Segments are the exception: repairtext.domain.segments is a port of Twilio's own calculator, i.e. already
+Twilio's view.
 """
 
 from __future__ import annotations
 
 import re
 
-E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+from repairtext.domain import segments
 
-_GSM_BASIC = frozenset(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
-    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-)
-_GSM_EXTENSION = frozenset("^{}\\[]~|€\f")  # each costs an escape septet too
+E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 
 
 def count_segments(text: str) -> int:
-    """GSM-7: 160 septets alone, 153 a part; otherwise UCS-2: 70 code units alone, 67 a part. An escape pair or
-    a surrogate pair is never split across parts."""
-    if all(c in _GSM_BASIC or c in _GSM_EXTENSION for c in text):
-        units, single, part = [2 if c in _GSM_EXTENSION else 1 for c in text], 160, 153
-    else:
-        units, single, part = [len(c.encode("utf-16-le")) // 2 for c in text], 70, 67
-    if sum(units) <= single:
-        return 1
-    parts, used = 1, 0
-    for unit in units:
-        if used + unit > part:
-            parts, used = parts + 1, 0
-        used += unit
-    return parts
+    """Twilio's count (num_segments): the app's segmenter follows Twilio's own calculator exactly, so the
+    simulator reports what Twilio would rather than keep a second, rougher segmenter."""
+    return segments.count_segments(text).segments
 
 
 # Twilio's advanced opt-out keywords (providers.md, carrier rules): whole message, trimmed, any case.

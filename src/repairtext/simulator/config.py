@@ -23,8 +23,8 @@ class SimulatorConfig:
     auto_callbacks: bool = True
     # A callback receiver may not be listening yet (the demo starts it after the simulator); retry 5xx and
     # connection errors this many times in all, doubling the pause from callback_retry_delay.
-    callback_attempts: int = 5
-    callback_retry_delay: float = 0.1
+    callback_attempts: int = 6
+    callback_retry_delay: float = 0.2
     # Twilio gives a webhook 15 s before it gives up (providers.md).
     webhook_timeout: float = 15.0
 

@@ -40,6 +40,7 @@ class SimMessage:
     created_at: datetime = field(default_factory=utcnow)
     updated_at: datetime = field(default_factory=utcnow)
     error_code: int | None = None
+    api_base: str = ""  # the simulator's URL as the sender called it, for links in records and DLRs
 
     def public(self) -> dict:
         return {
@@ -77,7 +78,7 @@ class Fault:
     provider: str
     kind: str
     count: int = 1
-    status: int = 503
+    status: int | None = None  # http_status: the status to answer; twilio_error: 400 unless given
     code: int | None = None
     retry_after: float | None = None
     delay: float = 0.0

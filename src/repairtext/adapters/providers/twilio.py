@@ -26,10 +26,11 @@ class TwilioProvider:
         self._auth = (account_sid, auth_token)
 
     def send(self, text: OutboundText) -> SendReceipt:
-        form: list[tuple[str, str]] = [
-            ("To", text.to), ("From", text.from_), ("Body", text.body), ("StatusCallback", text.status_callback),
-        ]
-        form += [("MediaUrl", url) for url in text.media_urls]
+        form: dict[str, str | list[str]] = {
+            "To": text.to, "From": text.from_, "Body": text.body, "StatusCallback": text.status_callback,
+        }
+        if text.media_urls:
+            form["MediaUrl"] = list(text.media_urls)  # repeated field, one per media
         try:
             response = self._client.post(f"{self._base}/Messages.json", data=form, auth=self._auth)
         except httpx.ConnectError as exc:
