@@ -202,7 +202,7 @@ class Message(Base):
     segments: Mapped[int] = mapped_column(Integer, default=0)
     credits: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[str] = mapped_column(String(20))
-    error_code: Mapped[str | None] = mapped_column(String(20))
+    error_code: Mapped[str | None] = mapped_column(String(40))
     error: Mapped[str | None] = mapped_column(Text)
     send_after: Mapped[datetime | None] = mapped_column(UTCDateTime)
     send_attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -227,7 +227,7 @@ class MessageEvent(Base):
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
     status: Mapped[str] = mapped_column(String(40))
     provider_status: Mapped[str | None] = mapped_column(String(60))
-    error_code: Mapped[str | None] = mapped_column(String(20))
+    error_code: Mapped[str | None] = mapped_column(String(40))
     applied: Mapped[bool] = mapped_column(Boolean, default=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -241,7 +241,7 @@ class PendingReceipt(Base):
     provider: Mapped[str] = mapped_column(String(20))
     provider_id: Mapped[str] = mapped_column(String(64))
     provider_status: Mapped[str] = mapped_column(String(60))
-    error_code: Mapped[str | None] = mapped_column(String(20))
+    error_code: Mapped[str | None] = mapped_column(String(40))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

@@ -22,7 +22,7 @@ def upgrade() -> None:
     sa.Column('provider', sa.String(length=20), nullable=False),
     sa.Column('provider_id', sa.String(length=64), nullable=False),
     sa.Column('provider_status', sa.String(length=60), nullable=False),
-    sa.Column('error_code', sa.String(length=20), nullable=True),
+    sa.Column('error_code', sa.String(length=40), nullable=True),
     sa.Column('at', repairtext.adapters.db.types.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_pending_receipts'))
     )
@@ -229,7 +229,7 @@ def upgrade() -> None:
     sa.Column('segments', sa.Integer(), nullable=False),
     sa.Column('credits', sa.Integer(), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
-    sa.Column('error_code', sa.String(length=20), nullable=True),
+    sa.Column('error_code', sa.String(length=40), nullable=True),
     sa.Column('error', sa.Text(), nullable=True),
     sa.Column('send_after', repairtext.adapters.db.types.UTCDateTime(), nullable=True),
     sa.Column('send_attempts', sa.Integer(), nullable=False),
@@ -303,7 +303,7 @@ def upgrade() -> None:
     sa.Column('message_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('status', sa.String(length=40), nullable=False),
     sa.Column('provider_status', sa.String(length=60), nullable=True),
-    sa.Column('error_code', sa.String(length=20), nullable=True),
+    sa.Column('error_code', sa.String(length=40), nullable=True),
     sa.Column('applied', sa.Boolean(), nullable=False),
     sa.Column('at', repairtext.adapters.db.types.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['message_id'], ['messages.id'], name=op.f('fk_message_events_message_id_messages')),
