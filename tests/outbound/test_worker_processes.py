@@ -1,0 +1,55 @@
+"""Any number of worker processes against one database: every queued text is sent exactly once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from sqlalchemy import func, select
+
+from repairtext.adapters.db.models import Message
+
+pytestmark = pytest.mark.slow
+
+
+def _worker_env(settings) -> dict:
+    env = dict(os.environ)
+    env.update({
+        "REPAIRTEXT_DATABASE_URL": settings.database_url, "REPAIRTEXT_BLOB_DIR": settings.blob_dir,
+        "REPAIRTEXT_PUBLIC_URL": settings.public_url, "REPAIRTEXT_TWILIO_ACCOUNT_SID": settings.twilio_account_sid,
+        "REPAIRTEXT_TWILIO_AUTH_TOKEN": settings.twilio_auth_token,
+        "REPAIRTEXT_TWILIO_API_BASE": settings.twilio_api_base, "REPAIRTEXT_FLOWROUTE_API_BASE": settings.flowroute_api_base,
+        "REPAIRTEXT_SECRET_KEY": settings.secret_key, "REPAIRTEXT_WORKER": "off",
+    })
+    return env
+
+
+def test_two_worker_processes_send_each_text_once(shops, sim, settings, ctx):
+    shop = shops.create(plan="big_chain")
+    tickets = [shop.ticket(shop.customer(f"Customer {i}")["id"], subject=f"Job {i}") for i in range(40)]
+    command = [sys.executable, "-m", "repairtext.entrypoints.cli", "worker", "--concurrency", "4"]
+    workers = [subprocess.Popen(command, env=_worker_env(settings), stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE) for _ in range(2)]
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with ctx.db.transaction() as session:
+                pending = session.scalar(select(func.count()).select_from(Message).where(Message.provider_id.is_(None)))
+            if pending == 0:
+                break
+            time.sleep(0.2)
+    finally:
+        for w in workers:
+            w.send_signal(signal.SIGTERM)
+        for w in workers:
+            w.wait(timeout=20)
+    sent = sim.messages()
+    assert len(sent) == len(tickets) == 40
+    assert len({m["to"] for m in sent}) == 40
+    with ctx.db.transaction() as session:
+        ids = session.scalars(select(Message.provider_id)).all()
+    assert sorted(ids) == sorted(m["id"] for m in sent)
