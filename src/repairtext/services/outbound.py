@@ -82,7 +82,7 @@ def _record_refusal(session: Session, shop: Shop, ticket: Ticket | None, custome
 
 def queue_text(ctx: Context, session: Session, shop: Shop, *, to: str, body: str, trigger: str,
                ticket: Ticket | None = None, customer: Customer | None = None, comment_id: int | None = None,
-               automatic: bool = False) -> list[Message]:
+               automatic: bool = False, from_number: str | None = None) -> list[Message]:
     """Record, debit and queue `body` to `to`, split into provider messages. Raises InsufficientCredits."""
     now = ctx.clock.now()
     send_after = quiet_hours_of(shop).next_send_time(now, shop.time_zone) if automatic else now
@@ -95,7 +95,7 @@ def queue_text(ctx: Context, session: Session, shop: Shop, *, to: str, body: str
         messages.append(Message(
             shop_id=shop.id, direction="outbound", ticket_id=ticket.id if ticket else None,
             customer_id=customer.id if customer else None, comment_id=comment_id, trigger=trigger,
-            provider=shop.provider, from_number=shop.numbers[0].e164, to_number=to, body=part,
+            provider=shop.provider, from_number=from_number or shop.numbers[0].e164, to_number=to, body=part,
             encoding=count.encoding, segments=count.segments,
             credits=count.segments if shop.provider == "twilio" else 0,
             status="queued", send_after=send_after, batch_id=batch, part=index, parts=len(parts),

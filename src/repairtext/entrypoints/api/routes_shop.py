@@ -44,6 +44,13 @@ def buy_addon(shop: ShopDep, ctx: ContextDep) -> dict:
             "created_at": purchase.created_at}
 
 
+def _cell(value):
+    # Breakdowns become "comment=3;initial_problem=2" so the CSV stays one row a day.
+    if isinstance(value, dict):
+        return ";".join(f"{k}={v}" for k, v in sorted(value.items()))
+    return value
+
+
 @router.get("/reports/consumables")
 def consumables(shop: ShopDep, ctx: ContextDep, session: SessionDep,
                 from_: date | None = Query(default=None, alias="from"), to: date | None = None,
@@ -55,6 +62,6 @@ def consumables(shop: ShopDep, ctx: ContextDep, session: SessionDep,
     writer = csv.DictWriter(out, fieldnames=reports.CSV_COLUMNS)
     writer.writeheader()
     for row in report["days"]:
-        writer.writerow({k: row.get(k, 0) for k in reports.CSV_COLUMNS})
+        writer.writerow({k: _cell(row.get(k, 0)) for k in reports.CSV_COLUMNS})
     return Response(out.getvalue(), media_type="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="consumables-{report["from"]}-{report["to"]}.csv"'})
