@@ -54,14 +54,13 @@ def test_report_refuses_a_reversed_range(shops):
 
 
 def test_addon_purchase_over_the_api(shops):
-    from datetime import date, timedelta
-
-    young = shops.create(started=date.today() - timedelta(days=3))
+    today = datetime.now(ZoneInfo("America/Chicago")).date()
+    young = shops.create(started=today - timedelta(days=3))
     r = young.api.post("/api/v1/credits/addons")
-    assert r.status_code == 409 and r.json()["available_from"] == (date.today() + timedelta(days=27)).isoformat()
-    old = shops.create(started=date.today() - timedelta(days=40))
+    assert r.status_code == 409 and r.json()["available_from"] == (today + timedelta(days=27)).isoformat()
+    old = shops.create(started=today - timedelta(days=40))
     before = old.credits()
     assert old.api.post("/api/v1/credits/addons").status_code == 201
     after = old.credits()
     assert after["addon_remaining"] == before["addon_remaining"] + 2500
-    assert after["addons_available_from"] == (date.today() - timedelta(days=10)).isoformat()
+    assert after["addons_available_from"] == (today - timedelta(days=10)).isoformat()

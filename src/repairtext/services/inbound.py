@@ -47,6 +47,20 @@ def _shop_for_number(session: Session, e164: str) -> Shop | None:
     return session.get(Shop, row.shop_id) if row else None
 
 
+def _e164_or_raw(raw: str, field: str) -> str:
+    """E.164 whatever form the provider used. Flowroute writes numbers as digits without '+': 11 of them for
+    North America, the whole international number otherwise. A sender that is no phone number (a short code,
+    a name) is kept as sent, and each number is normalized on its own."""
+    digits = raw.strip()
+    candidates = [raw, "+" + digits] if digits.isdigit() else [raw]
+    for candidate in candidates:
+        try:
+            return to_e164(candidate, "US", field)
+        except ValidationFailed:
+            continue
+    return raw
+
+
 def do_receive(ctx: Context, text: InboundText, shop_id: int | None = None) -> Received:
     """`shop_id` is given when the webhook URL itself names the shop (Flowroute's secret token)."""
     now = ctx.clock.now()
@@ -66,11 +80,7 @@ def _receive(ctx: Context, session: Session, text: InboundText, shop_id: int | N
                                                        Message.provider_id == text.provider_id))
     if existing:
         return Received(existing, True, shop_id)
-    try:
-        to = to_e164(text.to_number, "US", "To")
-        sender = to_e164(text.from_number, "US", "From")
-    except ValidationFailed:
-        to, sender = text.to_number, text.from_number
+    to, sender = _e164_or_raw(text.to_number, "To"), _e164_or_raw(text.from_number, "From")
     shop = session.get(Shop, shop_id) if shop_id else _shop_for_number(session, to)
     if shop is None:
         raise NotFound(f"no shop owns the number {to}")
