@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from repairtext import __version__
 from repairtext.bootstrap import Context
 from repairtext.entrypoints import webhooks
-from repairtext.entrypoints.api import problems, routes_shop, routes_texts, routes_tickets
+from repairtext.entrypoints.api import problems, routes_admin, routes_shop, routes_texts, routes_tickets
 
 log = logging.getLogger("repairtext")
 
@@ -43,6 +43,7 @@ def create_app(ctx: Context, *, inline_worker: bool | None = None) -> FastAPI:
     app.include_router(routes_tickets.router)
     app.include_router(routes_texts.router)
     app.include_router(webhooks.router)
+    app.include_router(routes_admin.router)
     try:
         from repairtext.entrypoints.web import pages
     except ImportError:  # the staff pages are optional for API-only deployments
