@@ -24,6 +24,11 @@ def _context(settings: Settings | None = None):
     return build_context(settings or Settings.from_env())
 
 
+def _quiet_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per provider call drowns the useful ones
+
+
 def _fail(message: str) -> None:
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
     raise typer.Exit(2)
@@ -47,7 +52,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
     from repairtext.adapters.db.migrate import upgrade
     from repairtext.entrypoints.app import create_app
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _quiet_logging()
     settings = Settings.from_env()
     upgrade(settings.database_url)
     uvicorn.run(create_app(_context(settings)), host=host, port=port, log_level="info")
@@ -61,7 +66,7 @@ def worker(concurrency: int = typer.Option(4, min=1, max=64)) -> None:
 
     from repairtext.services.worker import Worker
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _quiet_logging()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

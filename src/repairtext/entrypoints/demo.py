@@ -62,6 +62,8 @@ def run_demo(port: int = 8000) -> None:
     from repairtext.simulator import SimulatorConfig, SimulatorServer
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("httpx", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     sim = SimulatorServer(SimulatorConfig(twilio_account_sid=DEMO_SID, twilio_auth_token="demo-auth-token",
                                           callback_delay=1.0), port=0).start()
     settings = demo_settings(port, sim.url)

@@ -1,0 +1,62 @@
+"""A ticket's conversation as one timeline: comments, with the texts they sent or came from, and the texts that
+stand alone (automatic templates, HELP replies, refusals). Shapes come from the API's views, so the page and
+`GET /api/v1/...` always tell the same story."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from repairtext.adapters.db.models import Shop
+from repairtext.bootstrap import Context
+from repairtext.domain.eligibility import check_can_text
+from repairtext.entrypoints.api.views import comment_view, customer_view, message_view, ticket_view
+from repairtext.entrypoints.web import queries
+from repairtext.services import credits, templates, tickets
+from repairtext.services.outbound import provider_problem, recipient_of
+from repairtext.services.shops import status_names
+
+
+def timeline(comments: list[dict], messages: list[dict]) -> list[dict]:
+    """Entries oldest first: {"comment", "texts", "received"} or {"text"} for a text without a comment."""
+    by_comment: dict[int, list[dict]] = {}
+    alone = []
+    for m in messages:
+        if m["comment_id"] is not None:
+            by_comment.setdefault(m["comment_id"], []).append(m)
+        else:
+            alone.append(m)
+    entries = []
+    for c in comments:
+        linked = by_comment.pop(c["id"], [])
+        entries.append({"at": c["created_at"], "order": (0, c["id"]), "comment": c,
+                        "texts": [m for m in linked if m["direction"] == "outbound"],
+                        "received": next((m for m in linked if m["direction"] == "inbound"), None)})
+    # A text whose comment we could not load still shows, on its own.
+    for m in alone + [m for rest in by_comment.values() for m in rest]:
+        entries.append({"at": m["created_at"], "order": (1, m["id"]), "text": m})
+    return sorted(entries, key=lambda e: (e["at"], e["order"]))
+
+
+def ticket_page(ctx: Context, session: Session, shop_id: int, ticket_id: int) -> dict:
+    """Everything the ticket page shows. Raises NotFound for a ticket of another shop."""
+    ticket = tickets.get_ticket(session, shop_id, ticket_id)
+    shop = session.get(Shop, shop_id)
+    public_url = ctx.settings.public_url
+    comments = [dict(comment_view(c, public_url), ticket_id=ticket.id)
+                for c in tickets.list_comments(session, shop_id, ticket_id)]
+    messages = []
+    for m in queries.ticket_messages(session, shop_id, ticket_id):
+        messages.append(dict(message_view(m), comment_id=m.comment_id))
+    problem = provider_problem(ctx, shop)
+    refusal = check_can_text(recipient_of(ticket.customer), provider_ready=not problem, provider_problem=problem)
+    with_text = {t.trigger for t in templates.list_templates(session, shop_id) if t.body}
+    return {
+        "ticket": ticket_view(ticket, public_url),
+        "customer": customer_view(ticket.customer),
+        "timeline": timeline(comments, messages),
+        "statuses": [{"name": s, "texts": templates.STATUS_PREFIX + s in with_text}
+                     for s in status_names(session, shop_id)],
+        "cannot_text": refusal.reason if refusal else None,
+        "credits_left": credits.summary(ctx, session, shop).total_remaining,
+        "provider": shop.provider,
+    }

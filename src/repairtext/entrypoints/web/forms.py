@@ -1,0 +1,43 @@
+"""Form plumbing: check a posted form against the API's own schemas (one set of limits for API and pages), and
+put each error next to the field it is about."""
+
+from __future__ import annotations
+
+import re
+
+import pydantic
+from starlette.responses import RedirectResponse
+
+from repairtext.domain.errors import FieldError, ValidationFailed
+
+_SUBFIELD = re.compile(r"[\[.].*$")
+
+
+def validated(schema: type[pydantic.BaseModel], data: dict, messages: dict[str, str] | None = None):
+    """`schema` checked against `data`; its complaints raised as ValidationFailed, like a service's.
+    `messages` replaces pydantic's wording for a field where a person needs plainer words."""
+    try:
+        return schema.model_validate(data)
+    except pydantic.ValidationError as exc:
+        errors = []
+        for e in exc.errors():
+            field = ".".join(str(p) for p in e["loc"]) or "form"
+            message = (messages or {}).get(field) or e["msg"].replace("String should", "It should")
+            errors.append(FieldError(field, message))
+        raise ValidationFailed(errors) from None
+
+
+def field_errors(exc: ValidationFailed, aliases: dict[str, str] | None = None) -> dict[str, str]:
+    """{form field: first message}. `phones.0.number` / `phones[0].number` find their alias, `numbers[2]` its list."""
+    aliases = aliases or {}
+    out: dict[str, str] = {}
+    for e in exc.errors:
+        plain = re.sub(r"\.(\d+)", r"[\1]", e.field)
+        field = aliases.get(plain) or aliases.get(_SUBFIELD.sub("", plain)) or _SUBFIELD.sub("", plain)
+        out.setdefault(field, e.message)
+    return out
+
+
+def see_other(url: str) -> RedirectResponse:
+    """Redirect-after-post: reloading the next page never posts the form again."""
+    return RedirectResponse(url, status_code=303)

@@ -1,0 +1,78 @@
+"""The staff pages and the customer portal, installed on the app by `create_app`.
+
+Pages are server-rendered and work without JavaScript; /static/app.js only enhances (live SMS cost, copy
+buttons, confirmations). Routes parse a form, call a service, and render or redirect; rules live in services.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from repairtext.domain.errors import NotFound
+from repairtext.entrypoints.web import (
+    auth,
+    demo_reply,
+    routes_account,
+    routes_auth,
+    routes_inbox,
+    routes_portal,
+    routes_templates,
+    routes_tickets,
+)
+from repairtext.entrypoints.web.forms import see_other
+from repairtext.entrypoints.web.rendering import STATIC_DIR, page
+
+# The API and the webhooks answer problem+json; everything else is a page a person reads.
+MACHINE_PREFIXES = ("/api/", "/webhooks/", "/ui/", "/docs", "/openapi.json", "/healthz")
+
+
+def _for_people(request: Request) -> bool:
+    return not request.url.path.startswith(MACHINE_PREFIXES)
+
+
+def install(app: FastAPI) -> None:
+    for module in (routes_auth, routes_tickets, routes_templates, routes_account, routes_inbox, routes_portal,
+                   demo_reply):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.exception_handler(auth.SignInRequired)
+    async def on_signed_out(request: Request, _exc: auth.SignInRequired):
+        if not _for_people(request):
+            return JSONResponse({"detail": "sign in again"}, status_code=401)
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        response = see_other(f"/?next={quote(target, safe='/')}" if request.method == "GET" and target != "/tickets" else "/")
+        response.delete_cookie(auth.COOKIE, path="/")
+        return response
+
+    @app.exception_handler(auth.CsrfFailed)
+    async def on_csrf(request: Request, _exc: auth.CsrfFailed):
+        return page(request, "error.html", status=403, title="This form has expired",
+                    detail="Go back, reload the page and try again.")
+
+    # A missing ticket, portal link or page is a 404 page for people; the API keeps its problem+json.
+    api_not_found = app.exception_handlers.get(NotFound)
+    api_http_error = app.exception_handlers.get(StarletteHTTPException)
+
+    def not_found_page(request: Request):
+        return page(request, "error.html", status=404, portal=request.url.path.startswith("/portal/"),
+                    title="Not found", detail="There is nothing here. The link may be mistyped or out of date.")
+
+    @app.exception_handler(NotFound)
+    async def on_not_found(request: Request, exc: NotFound):
+        if _for_people(request) or api_not_found is None:
+            return not_found_page(request)
+        return await api_not_found(request, exc)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http_error(request: Request, exc: StarletteHTTPException):
+        if exc.status_code == 404 and _for_people(request):
+            return not_found_page(request)
+        if api_http_error is None:
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+        return await api_http_error(request, exc)

@@ -1,0 +1,90 @@
+"""Read-side lookups the pages need and the services do not offer. Every query filters on the shop (or, for the
+portal, on the ticket's secret token), so nothing of another shop can show up on a page."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from repairtext.adapters.db.models import ApiKey, Attachment, Comment, Customer, Message, Shop, Ticket
+from repairtext.services.shops import API_KEY_PREFIX, shop_for_api_key
+
+TICKET_LIST_LIMIT = 200
+
+
+def sign_in_with_key(session: Session, presented: str) -> tuple[int, int] | None:
+    """(shop id, API key id) for a valid, unrevoked key; the key itself is checked by the shops service."""
+    presented = presented.strip()
+    shop = shop_for_api_key(session, presented)
+    if shop is None:
+        return None
+    prefix = presented[len(API_KEY_PREFIX):].split("_", 1)[0]
+    key_id = session.scalar(select(ApiKey.id).where(ApiKey.prefix == prefix, ApiKey.shop_id == shop.id))
+    return (shop.id, key_id) if key_id is not None else None
+
+
+def shop_for_session(session: Session, shop_id: int, key_id: int) -> Shop | None:
+    key = session.get(ApiKey, key_id)
+    if key is None or key.shop_id != shop_id or key.revoked_at is not None:
+        return None
+    return session.get(Shop, shop_id)
+
+
+def recent_tickets(session: Session, shop_id: int, limit: int = TICKET_LIST_LIMIT) -> list[Ticket]:
+    return list(session.scalars(select(Ticket).options(selectinload(Ticket.customer))
+                                .where(Ticket.shop_id == shop_id).order_by(Ticket.id.desc()).limit(limit)))
+
+
+def customers_of(session: Session, shop_id: int) -> list[Customer]:
+    return list(session.scalars(select(Customer).options(selectinload(Customer.phones))
+                                .where(Customer.shop_id == shop_id).order_by(Customer.name, Customer.id)))
+
+
+def ticket_messages(session: Session, shop_id: int, ticket_id: int) -> list[Message]:
+    return list(session.scalars(select(Message).options(selectinload(Message.events))
+                                .where(Message.shop_id == shop_id, Message.ticket_id == ticket_id)
+                                .order_by(Message.id)))
+
+
+def texts_of_comment(session: Session, shop_id: int, comment_id: int) -> list[Message]:
+    return list(session.scalars(select(Message).where(Message.shop_id == shop_id, Message.comment_id == comment_id,
+                                                      Message.direction == "outbound").order_by(Message.id)))
+
+
+def inbox(session: Session, shop_id: int) -> list[Message]:
+    return list(session.scalars(select(Message).where(Message.shop_id == shop_id, Message.inbox_state == "triage")
+                                .order_by(Message.id)))
+
+
+def inbox_count(session: Session, shop_id: int) -> int:
+    return session.scalar(select(func.count()).select_from(Message)
+                          .where(Message.shop_id == shop_id, Message.inbox_state == "triage")) or 0
+
+
+def staff_attachment(session: Session, shop_id: int, attachment_id: int) -> Attachment | None:
+    return session.scalar(select(Attachment).where(Attachment.id == attachment_id, Attachment.shop_id == shop_id))
+
+
+def ticket_for_portal(session: Session, token: str) -> Ticket | None:
+    if not token or len(token) > 64:
+        return None
+    return session.scalar(select(Ticket).options(selectinload(Ticket.customer)).where(Ticket.portal_token == token))
+
+
+def portal_attachment(session: Session, ticket: Ticket, attachment_id: int) -> Attachment | None:
+    """Only what the portal page itself shows: a public attachment of this ticket on a public comment."""
+    attachment = session.scalar(select(Attachment).where(
+        Attachment.id == attachment_id, Attachment.ticket_id == ticket.id, Attachment.shop_id == ticket.shop_id,
+        Attachment.public.is_(True)))
+    if attachment is None:
+        return None
+    if attachment.comment_id is not None and not session.get(Comment, attachment.comment_id).public:
+        return None
+    return attachment
+
+
+def refusal_since(session: Session, shop_id: int, ticket_id: int, since) -> Message | None:
+    """The text refused on this ticket at or after `since` (a refused text is not linked to its comment)."""
+    return session.scalar(select(Message).where(
+        Message.shop_id == shop_id, Message.ticket_id == ticket_id, Message.direction == "outbound",
+        Message.status == "rejected", Message.created_at >= since).order_by(Message.id.desc()).limit(1))

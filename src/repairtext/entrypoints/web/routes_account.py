@@ -1,0 +1,94 @@
+"""The shop's account: credits and usage, add-on packs, and settings (provider, numbers, time zone, quiet hours)."""
+
+from __future__ import annotations
+
+from functools import cache
+from zoneinfo import ZoneInfo, available_timezones
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from repairtext.adapters.db.models import Shop
+from repairtext.domain.errors import AddonsNotYetAvailable, ValidationFailed
+from repairtext.entrypoints.api.deps import ContextDep
+from repairtext.entrypoints.api.schemas import ShopUpdate
+from repairtext.entrypoints.api.views import shop_view
+from repairtext.entrypoints.web.auth import PostedDep, StaffDep, flash
+from repairtext.entrypoints.web.forms import field_errors, see_other, validated
+from repairtext.entrypoints.web.rendering import page
+from repairtext.services import credits, reports, shops
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/credits")
+def credits_page(request: Request, staff: StaffDep, ctx: ContextDep) -> Response:
+    with ctx.db.transaction() as session:
+        shop = session.get(Shop, staff.shop.id)
+        summary = credits.summary(ctx, session, shop)
+        report = reports.consumables(ctx, session, shop, None, None)
+    today = ctx.clock.now().astimezone(ZoneInfo(staff.shop.time_zone)).date()
+    return page(request, "credits.html", staff=staff, nav="credits", summary=summary, report=report,
+                plan_label=ctx.catalog.plan(summary.plan).label, pack=ctx.catalog.addon,
+                addons_later=today < summary.addons_available_from,
+                days=[d for d in report["days"] if any(d[k] for k in ("texts", "granted", "expired", "addons_bought",
+                                                                      "refunded", "monthly_used", "addon_used"))])
+
+
+@router.post("/credits/addons")
+def buy_addon(posted: PostedDep, ctx: ContextDep) -> Response:
+    response = see_other("/credits")
+    try:
+        purchase = credits.do_buy_addon(ctx, posted.staff.shop.id)
+    except AddonsNotYetAvailable as exc:
+        message = str(exc)
+        return flash(ctx, response, message[:1].upper() + message[1:] + ".", "error")
+    return flash(ctx, response, f"Bought an add-on pack: {purchase.credits:,} credits for "
+                                f"${purchase.price_cents / 100:,.2f}. They roll over until used.")
+
+
+@cache
+def time_zones() -> list[str]:
+    return sorted(z for z in available_timezones() if "/" in z and not z.startswith(("Etc/", "SystemV/")))
+
+
+def _settings_page(request: Request, ctx, staff, *, errors: dict | None = None, values: dict | None = None,
+                   status: int = 200) -> Response:
+    with ctx.db.transaction() as session:
+        shop = session.get(Shop, staff.shop.id)
+        view = shop_view(shop, ctx.settings.public_url)
+    if values is None:
+        values = {"provider": view["provider"], "flowroute_access_key": view["flowroute_access_key"] or "",
+                  "numbers": "\n".join(view["numbers"]), "time_zone": view["time_zone"],
+                  "quiet_start": view["quiet_hours"]["start"], "quiet_end": view["quiet_hours"]["end"],
+                  "smart_encoding": "on" if view["smart_encoding"] else ""}
+    return page(request, "settings.html", staff=staff, nav="settings", view=view, values=values,
+                errors=errors or {}, time_zones=time_zones(), status=status)
+
+
+@router.get("/settings")
+def settings_page(request: Request, staff: StaffDep, ctx: ContextDep) -> Response:
+    return _settings_page(request, ctx, staff)
+
+
+@router.post("/settings")
+def save_settings(request: Request, posted: PostedDep, ctx: ContextDep) -> Response:
+    changes = {
+        "provider": posted.get("provider") or "twilio",
+        "flowroute_access_key": posted.get("flowroute_access_key").strip() or None,
+        "numbers": [line.strip() for line in posted.get("numbers").splitlines() if line.strip()],
+        "time_zone": posted.get("time_zone").strip(),
+        "quiet_hours": {"start": posted.get("quiet_start")[:5], "end": posted.get("quiet_end")[:5]},
+        "smart_encoding": posted.checked("smart_encoding"),
+    }
+    # The secret is never shown back, so an empty box means "keep the saved one".
+    if posted.get("flowroute_secret_key").strip():
+        changes["flowroute_secret_key"] = posted.get("flowroute_secret_key").strip()
+    try:
+        body = validated(ShopUpdate, changes, messages={
+            "quiet_hours.start": "Use a time like 21:00", "quiet_hours.end": "Use a time like 08:00"})
+        shops.do_update_shop(ctx, posted.staff.shop.id, body.model_dump(exclude_unset=True))
+    except ValidationFailed as exc:
+        values = {k: v for k, v in posted.form.items() if k != "flowroute_secret_key"}
+        return _settings_page(request, ctx, posted.staff, errors=field_errors(exc), values=values, status=422)
+    return flash(ctx, see_other("/settings"), "Settings saved.")

@@ -1,0 +1,52 @@
+"""Signing in with the shop's API key, and out."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+
+from repairtext.entrypoints.api.deps import ContextDep
+from repairtext.entrypoints.web import auth, queries
+from repairtext.entrypoints.web.auth import PostedDep
+from repairtext.entrypoints.web.forms import see_other
+from repairtext.entrypoints.web.rendering import page
+
+router = APIRouter(include_in_schema=False)
+
+
+def _safe_next(target: str) -> str:
+    # Only a path on this site: "//evil.example" or "\\evil" would send a freshly signed-in user away.
+    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/tickets"
+
+
+@router.get("/")
+def sign_in_form(request: Request, ctx: ContextDep, next: str = "/tickets") -> Response:
+    if auth.read_session(ctx, request.cookies.get(auth.COOKIE)) is not None:
+        try:
+            auth.current_staff(request, ctx)
+            return see_other(_safe_next(next))
+        except auth.SignInRequired:
+            pass
+    return page(request, "signin.html", next=_safe_next(next), error="")
+
+
+@router.post("/")
+def sign_in(request: Request, ctx: ContextDep, api_key: str = Form(""), next: str = Form("/tickets")) -> Response:
+    with ctx.db.transaction() as session:
+        ids = queries.sign_in_with_key(session, api_key) if api_key.strip() else None
+    if ids is None:
+        error = ("That API key is not valid: check you copied all of it (it starts with rt_), "
+                 "or ask for a new one if it was revoked." if api_key.strip() else "Paste your shop's API key.")
+        return page(request, "signin.html", next=_safe_next(next), error=error, status=401)
+    response = see_other(_safe_next(next))
+    auth.sign_in(ctx, response, *ids)
+    return response
+
+
+@router.post("/sign-out")
+def sign_out(posted: PostedDep, ctx: ContextDep) -> Response:
+    response = see_other("/")
+    auth.sign_out(ctx, response)
+    return auth.flash(ctx, response, "Signed out.")

@@ -1,0 +1,54 @@
+"""The customer portal of one ticket, reached by its secret link: status, public comments, public pictures."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from repairtext.adapters.db.models import Shop
+from repairtext.domain.errors import NotFound
+from repairtext.entrypoints.api.deps import ContextDep
+from repairtext.entrypoints.api.views import attachment_view, comment_view, ticket_view
+from repairtext.entrypoints.web import queries
+from repairtext.entrypoints.web.rendering import page
+from repairtext.services import tickets
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/portal/{token}")
+def portal(request: Request, token: str, ctx: ContextDep) -> Response:
+    with ctx.db.transaction() as session:
+        ticket = queries.ticket_for_portal(session, token)
+        if ticket is None:
+            raise NotFound("no such ticket")
+        shop = session.get(Shop, ticket.shop_id)
+        url = ctx.settings.public_url
+        comments = [dict(comment_view(c, url), attachments=[attachment_view(a, url) for a in c.attachments if a.public])
+                    for c in tickets.list_comments(session, ticket.shop_id, ticket.id, public_only=True)]
+        view = ticket_view(ticket, url)
+    return page(request, "portal.html", portal=True, tz=shop.time_zone, shop_name=shop.name, token=token,
+                ticket=view, comments=comments)
+
+
+def _portal_file(ctx, token: str, attachment_id: int, thumbnail: bool) -> Response:
+    with ctx.db.transaction() as session:
+        ticket = queries.ticket_for_portal(session, token)
+        a = queries.portal_attachment(session, ticket, attachment_id) if ticket is not None else None
+    if a is None or (thumbnail and not a.thumbnail_key):
+        raise NotFound("no such attachment")
+    key, kind = (a.thumbnail_key, a.thumbnail_content_type) if thumbnail else (a.blob_key, a.content_type)
+    return Response(ctx.blobs.get(key), media_type=kind, headers={
+        "X-Content-Type-Options": "nosniff", "Content-Security-Policy": "default-src 'none'",
+        "Cache-Control": "private, max-age=3600", "Referrer-Policy": "no-referrer",
+        "X-Robots-Tag": "noindex"})
+
+
+@router.get("/portal/{token}/attachments/{attachment_id:int}")
+def portal_attachment(token: str, attachment_id: int, ctx: ContextDep) -> Response:
+    return _portal_file(ctx, token, attachment_id, thumbnail=False)
+
+
+@router.get("/portal/{token}/attachments/{attachment_id:int}/thumbnail")
+def portal_thumbnail(token: str, attachment_id: int, ctx: ContextDep) -> Response:
+    return _portal_file(ctx, token, attachment_id, thumbnail=True)

@@ -1,0 +1,144 @@
+"""Tickets and customers: the list, opening a ticket, adding a customer, a ticket's conversation and its forms."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from repairtext.domain.errors import NotFound, ValidationFailed
+from repairtext.entrypoints.api.deps import ContextDep
+from repairtext.entrypoints.api.schemas import CommentCreate, CustomerCreate, SegmentsIn, TicketCreate
+from repairtext.entrypoints.api.views import customer_view, ticket_view
+from repairtext.entrypoints.web import conversation, queries
+from repairtext.entrypoints.web.auth import PostedDep, StaffDep, flash
+from repairtext.entrypoints.web.forms import field_errors, see_other, validated
+from repairtext.entrypoints.web.rendering import page
+from repairtext.services import customers, tickets
+from repairtext.services.outbound import cost_of
+
+router = APIRouter(include_in_schema=False)
+PHONE_FIELDS = {"phones[0].number": "phone", "phones[0].type": "phone_type"}
+
+
+def _tickets_page(request: Request, ctx, staff, *, failed: str = "", errors: dict | None = None,
+                  values: dict | None = None, status: int = 200) -> Response:
+    with ctx.db.transaction() as session:
+        rows = queries.recent_tickets(session, staff.shop.id)
+        listed = [dict(ticket_view(t, ctx.settings.public_url), customer_name=t.customer.name) for t in rows]
+        people = [customer_view(c) for c in queries.customers_of(session, staff.shop.id)]
+    return page(request, "tickets.html", staff=staff, nav="tickets", tickets=listed, customers=people,
+                failed=failed, errors=errors or {}, values=values or {}, status=status)
+
+
+@router.get("/tickets")
+def list_tickets(request: Request, staff: StaffDep, ctx: ContextDep, customer: int | None = None) -> Response:
+    return _tickets_page(request, ctx, staff, values={"customer_id": str(customer or "")})
+
+
+@router.post("/tickets")
+def open_ticket(request: Request, posted: PostedDep, ctx: ContextDep) -> Response:
+    try:
+        body = validated(TicketCreate, {"customer_id": posted.get("customer_id") or None,
+                                        "subject": posted.get("subject").strip(), "problem": posted.get("problem")},
+                         messages={"customer_id": "Choose a customer (or add one first)",
+                                   "subject": "Give the ticket a subject (at most 200 characters)"})
+        ticket = tickets.do_open_ticket(ctx, posted.staff.shop.id, customer_id=body.customer_id,
+                                        subject=body.subject, problem=body.problem)
+    except ValidationFailed as exc:
+        return _tickets_page(request, ctx, posted.staff, failed="ticket", errors=field_errors(exc),
+                             values=posted.form, status=422)
+    return flash(ctx, see_other(f"/tickets/{ticket.id}"), f"Opened ticket #{ticket.number}.")
+
+
+@router.post("/customers")
+def add_customer(request: Request, posted: PostedDep, ctx: ContextDep) -> Response:
+    phone = posted.get("phone").strip()
+    try:
+        body = validated(CustomerCreate, {
+            "name": posted.get("name").strip(), "email": posted.get("email").strip() or None,
+            "sms_enabled": posted.checked("sms_enabled"),
+            "phones": [{"number": phone, "type": posted.get("phone_type")}] if phone else []},
+            messages={"name": "Enter the customer's name (at most 200 characters)",
+                      "email": "Enter an email address like jane@example.com, or leave it empty"})
+        customer = customers.do_create_customer(ctx, posted.staff.shop.id, name=body.name, email=body.email,
+                                                sms_enabled=body.sms_enabled,
+                                                phones=[p.model_dump() for p in body.phones])
+    except ValidationFailed as exc:
+        return _tickets_page(request, ctx, posted.staff, failed="customer", errors=field_errors(exc, PHONE_FIELDS),
+                             values=posted.form, status=422)
+    return flash(ctx, see_other(f"/tickets?customer={customer.id}#open-ticket"),
+                 f"Added {customer.name}. Open a ticket for them below.")
+
+
+def _ticket_page(request: Request, ctx, staff, ticket_id: int, *, errors: dict | None = None,
+                 values: dict | None = None, status: int = 200) -> Response:
+    with ctx.db.transaction() as session:
+        data = conversation.ticket_page(ctx, session, staff.shop.id, ticket_id)
+    return page(request, "ticket.html", staff=staff, nav="tickets", errors=errors or {}, values=values or {},
+                demo=bool(getattr(ctx, "demo_simulator_url", None)), status=status, **data)
+
+
+@router.get("/tickets/{ticket_id:int}")
+def show_ticket(request: Request, ticket_id: int, staff: StaffDep, ctx: ContextDep) -> Response:
+    return _ticket_page(request, ctx, staff, ticket_id)
+
+
+@router.post("/tickets/{ticket_id:int}/comments")
+def post_comment(request: Request, ticket_id: int, posted: PostedDep, ctx: ContextDep) -> Response:
+    shop_id = posted.staff.shop.id
+    try:
+        body = validated(CommentCreate, {"body": posted.get("body"), "sms_body": posted.get("sms_body") or None,
+                                         "hidden": posted.checked("hidden")})
+        comment = tickets.do_comment(ctx, shop_id, ticket_id, body=body.body, sms_body=body.sms_body,
+                                     hidden=body.hidden)
+    except ValidationFailed as exc:
+        return _ticket_page(request, ctx, posted.staff, ticket_id, errors=field_errors(exc), values=posted.form,
+                            status=422)
+    response = see_other(f"/tickets/{ticket_id}#comment-{comment.id}")
+    if not comment.sms_body:
+        return flash(ctx, response, "Comment posted.")
+    with ctx.db.transaction() as session:
+        refused = queries.refusal_since(session, shop_id, ticket_id, comment.created_at)
+        sent = queries.texts_of_comment(session, shop_id, comment.id)
+    if refused is not None:
+        return flash(ctx, response, f"Comment posted, but not texted: {refused.error}.", "error")
+    segments = sum(m.segments for m in sent)
+    return flash(ctx, response, f"Comment posted and text queued ({segments} segment{'s' * (segments != 1)}).")
+
+
+@router.post("/tickets/{ticket_id:int}/status")
+def change_status(ticket_id: int, posted: PostedDep, ctx: ContextDep) -> Response:
+    response = see_other(f"/tickets/{ticket_id}")
+    try:
+        ticket = tickets.do_change_status(ctx, posted.staff.shop.id, ticket_id, posted.get("status"))
+    except ValidationFailed as exc:
+        return flash(ctx, response, str(exc.errors[0].message), "error")
+    return flash(ctx, response, f"Status is now {ticket.status}.")
+
+
+@router.post("/ui/segments")
+def segments(body: SegmentsIn, staff: StaffDep) -> dict:
+    """The SMS box's live cost, as this shop would send the text (smart encoding, provider)."""
+    encoding, count, credits = cost_of(staff.shop, body.text)
+    return {"encoding": encoding, "segments": count, "credits": credits, "provider": staff.shop.provider}
+
+
+def _attachment_response(ctx, staff, attachment_id: int, thumbnail: bool) -> Response:
+    with ctx.db.transaction() as session:
+        a = queries.staff_attachment(session, staff.shop.id, attachment_id)
+    if a is None or (thumbnail and not a.thumbnail_key):
+        raise NotFound(f"no attachment {attachment_id}")
+    key, kind = (a.thumbnail_key, a.thumbnail_content_type) if thumbnail else (a.blob_key, a.content_type)
+    return Response(ctx.blobs.get(key), media_type=kind, headers={
+        "Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "default-src 'none'"})
+
+
+@router.get("/ui/attachments/{attachment_id:int}")
+def attachment(attachment_id: int, staff: StaffDep, ctx: ContextDep) -> Response:
+    return _attachment_response(ctx, staff, attachment_id, thumbnail=False)
+
+
+@router.get("/ui/attachments/{attachment_id:int}/thumbnail")
+def thumbnail(attachment_id: int, staff: StaffDep, ctx: ContextDep) -> Response:
+    return _attachment_response(ctx, staff, attachment_id, thumbnail=True)

@@ -1,0 +1,78 @@
+// Enhancements only: every page works without this file.
+"use strict";
+
+// Live SMS cost: asks the server (the one segment counter) what the text would cost, as the shop would send it.
+function setUpSmsCost(box) {
+  const output = document.getElementById(box.dataset.smsCost);
+  if (!output) return;
+  const idle = output.textContent;
+  let timer = null;
+  let latest = 0;
+
+  function show(result, length) {
+    const plural = (n, word) => `${n.toLocaleString()} ${word}${n === 1 ? "" : "s"}`;
+    const credits = result.provider === "flowroute" ? "billed by Flowroute" : plural(result.credits, "credit");
+    output.textContent = `${plural(length, "character")} · ${result.encoding} · ${plural(result.segments, "segment")} · ${credits}`;
+    output.dataset.encoding = result.encoding;
+    output.classList.toggle("sms-cost-ucs2", result.encoding === "UCS-2");
+  }
+
+  async function update() {
+    const text = box.value;
+    const mine = ++latest;
+    if (!text.trim()) {
+      output.textContent = idle;
+      output.classList.remove("sms-cost-ucs2");
+      return;
+    }
+    try {
+      const response = await fetch("/ui/segments", {
+        method: "POST",
+        headers: {"Content-Type": "application/json", "Accept": "application/json"},
+        credentials: "same-origin",
+        body: JSON.stringify({text}),
+      });
+      if (mine !== latest) return; // a newer keystroke already asked
+      if (response.status === 401) { output.textContent = "Signed out: reload the page to sign in again."; return; }
+      if (!response.ok) { output.textContent = "This text is too long to send."; return; }
+      show(await response.json(), Array.from(text).length);
+    } catch (error) {
+      if (mine === latest) output.textContent = "Could not reach the server to count this text.";
+    }
+  }
+
+  box.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(update, 150); });
+  if (box.value.trim()) update();
+}
+
+document.querySelectorAll("textarea[data-sms-cost]").forEach(setUpSmsCost);
+
+// Buying costs money: ask once more.
+document.querySelectorAll("form[data-confirm]").forEach((form) => {
+  form.addEventListener("submit", (event) => {
+    if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+  });
+});
+
+// Copy buttons for portal links and webhook URLs.
+document.querySelectorAll("button[data-copy]").forEach((button) => {
+  button.addEventListener("click", async () => {
+    const label = button.textContent;
+    try {
+      await navigator.clipboard.writeText(button.dataset.copy);
+      button.textContent = "Copied";
+    } catch (error) {
+      button.textContent = "Copy failed";
+    }
+    setTimeout(() => { button.textContent = label; }, 1500);
+  });
+});
+
+// A double click on a submit button must not post a comment (and send a text) twice.
+document.querySelectorAll("form[method=post]").forEach((form) => {
+  form.addEventListener("submit", (event) => {
+    if (event.defaultPrevented) return;
+    if (form.dataset.submitting) { event.preventDefault(); return; }
+    form.dataset.submitting = "1";
+  });
+});
