@@ -198,12 +198,14 @@ def test_png_with_exif_orientation_8_is_stored_upright_as_png():
     assert close_to(stored.getpixel((10, 4)), BLUE)
 
 
-def test_jpeg_with_normal_orientation_keeps_its_original_bytes():
+def test_jpeg_with_normal_orientation_keeps_its_pixel_data_and_drops_only_metadata():
     data = encode(two_tone((64, 32)), "JPEG", exif=exif_bytes(1, with_gps=True))
 
     result = process_image(data)
 
-    assert result.data == data
+    scan = data.index(b"\xff\xda")
+    assert result.data.endswith(data[scan:])          # not re-encoded
+    assert b"Exif" in data and b"Exif" not in result.data
     assert (result.width, result.height) == (64, 32)
 
 
@@ -339,3 +341,32 @@ def test_unrecognised_bytes_are_refused(data):
 
     assert refused.value.detected_type is None
     assert "not a recognised image" in refused.value.reason
+
+
+def test_upright_photo_loses_its_gps_position_but_keeps_its_pixels():
+    import io as _io
+
+    from PIL import Image as _Image
+
+    from repairtext.adapters.images import process_image as _process
+
+    photo = _Image.new("RGB", (64, 48), (200, 30, 30))
+    exif = _Image.Exif()
+    exif[0x0112] = 1                                   # upright
+    exif[0x8825] = {1: "N", 2: (47.0, 36.0, 0.0)}      # a GPS position
+    buffer = _io.BytesIO()
+    photo.save(buffer, "JPEG", exif=exif.tobytes(), quality=95)
+    original = buffer.getvalue()
+    assert b"Exif" in original
+    stored = _process(original).data
+    assert b"Exif" not in stored
+    reopened = _Image.open(_io.BytesIO(stored))
+    assert not reopened.getexif() and reopened.size == (64, 48)
+    # Lossless: the compressed image data is the same bytes.
+    assert original[original.index(b"\xff\xda"):] == stored[stored.index(b"\xff\xda"):]
+
+    png = _io.BytesIO()
+    png_exif = _Image.Exif()
+    png_exif[0x8825] = {1: "N"}
+    _Image.new("RGB", (10, 10)).save(png, "PNG", exif=png_exif.tobytes())
+    assert b"eXIf" in png.getvalue() and b"eXIf" not in _process(png.getvalue()).data

@@ -12,11 +12,11 @@ pixels, i.e. gigabytes of RAM). This does not touch Pillow's global ``Image.MAX_
 ``im.size`` ourselves right after ``Image.open`` (which reads only the header), so concurrent callers with
 different limits cannot disturb each other.
 
-EXIF: a photo whose EXIF orientation is already normal is stored as the original bytes, untouched (that
-includes any EXIF it carries, GPS position too: see ``ProcessedImage.data``). A rotated one is stored
-re-encoded upright and, since it is re-encoded anyway, *without* EXIF: the orientation tag would be wrong
-after transposing, and dropping the rest strips a GPS position from a public attachment. The ICC colour
-profile is kept. Thumbnails never carry EXIF.
+EXIF: attachments are public (the customer portal shows them), and a phone's photo usually carries the GPS
+position of the customer's home. A photo whose EXIF orientation is already normal keeps its pixels untouched
+but loses its metadata losslessly (JPEG APP1 segments, that is EXIF and XMP; PNG eXIf and text chunks). A
+rotated one is stored re-encoded upright without EXIF: the orientation tag would be wrong after transposing.
+The ICC colour profile is kept. Thumbnails never carry EXIF.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ class ImageRefused(Exception):
 @dataclass(frozen=True)
 class ProcessedImage:
     content_type: str  # from the bytes: image/jpeg, image/png or image/gif
-    data: bytes  # the original bytes when upright already (EXIF kept), else re-encoded upright without EXIF
+    data: bytes  # the original pixels without metadata when upright already, else re-encoded upright
     width: int  # as displayed, i.e. after the EXIF orientation is applied
     height: int
     thumbnail: bytes
@@ -128,7 +128,7 @@ def process_image(data: bytes, *, max_pixels: int = 40_000_000, thumbnail_size: 
     content_type = check_image_type(data)
     image = _open_guarded(data, ACCEPTED[content_type], max_pixels)
     upright = _upright(image, content_type)
-    stored = data if upright is image else _encode(upright, ACCEPTED[content_type], JPEG_QUALITY)
+    stored = strip_metadata(data, content_type) if upright is image else _encode(upright, ACCEPTED[content_type], JPEG_QUALITY)
     thumbnail = _thumbnail(upright, content_type, thumbnail_size)
     thumbnail_format = "JPEG" if content_type == "image/jpeg" else "PNG"
     return ProcessedImage(
@@ -221,3 +221,50 @@ def _encode(image: Image.Image, pillow_format: str, jpeg_quality: int) -> bytes:
             image = image.convert("RGB")
     image.save(out, pillow_format, **options)
     return out.getvalue()
+
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PNG_METADATA_CHUNKS = {b"eXIf", b"tEXt", b"iTXt", b"zTXt"}
+
+
+def strip_metadata(data: bytes, content_type: str) -> bytes:
+    """Drop EXIF/XMP (where a phone writes its GPS position) without re-encoding; bytes we cannot walk are
+    returned unchanged rather than refused (the image itself was already validated by Pillow)."""
+    if content_type == "image/jpeg":
+        return _strip_jpeg(data)
+    if content_type == "image/png":
+        return _strip_png(data)
+    return data
+
+
+def _strip_jpeg(data: bytes) -> bytes:
+    out, i = bytearray(data[:2]), 2
+    while i + 4 <= len(data) and data[i] == 0xFF:
+        marker = data[i + 1]
+        if marker == 0xDA:  # start of scan: the rest is image data
+            break
+        length = int.from_bytes(data[i + 2:i + 4], "big")
+        if length < 2 or i + 2 + length > len(data):
+            return data
+        if marker != 0xE1:  # APP1 holds EXIF and XMP
+            out += data[i:i + 2 + length]
+        i += 2 + length
+    return bytes(out + data[i:])
+
+
+def _strip_png(data: bytes) -> bytes:
+    if not data.startswith(_PNG_SIGNATURE):
+        return data
+    out, i = bytearray(_PNG_SIGNATURE), len(_PNG_SIGNATURE)
+    while i + 12 <= len(data):
+        length = int.from_bytes(data[i:i + 4], "big")
+        kind = data[i + 4:i + 8]
+        end = i + 12 + length
+        if end > len(data):
+            return data
+        if kind not in _PNG_METADATA_CHUNKS:
+            out += data[i:end]
+        i = end
+        if kind == b"IEND":
+            break
+    return bytes(out)
