@@ -163,7 +163,7 @@ def do_assign(ctx: Context, shop_id: int, message_id: int, ticket_id: int) -> Me
     now = ctx.clock.now()
     with ctx.db.transaction() as session:
         message = session.scalar(select(Message).where(Message.id == message_id, Message.shop_id == shop_id,
-                                                       Message.direction == "inbound"))
+                                                       Message.direction == "inbound").with_for_update())
         if message is None or message.inbox_state != "triage":
             raise NotFound(f"no inbox message {message_id}")
         ticket = session.scalar(select(Ticket).where(Ticket.id == ticket_id, Ticket.shop_id == shop_id))

@@ -71,7 +71,9 @@ def process_media(ctx: Context, job_id: int) -> None:
     now = ctx.clock.now()
     with ctx.db.transaction() as session:
         job = session.get(Job, job_id)
-        message = session.get(Message, job.message_id)
+        # Locked: staff may be assigning this inbox text right now (do_assign locks it too), and each side must
+        # see the other's work, or the images are stored but never attached.
+        message = session.get(Message, job.message_id, with_for_update=True)
         message.media, message.updated_at = results, now
         if message.ticket_id is not None:
             attach_processed_media(session, message, now)

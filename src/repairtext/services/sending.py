@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
@@ -29,7 +29,7 @@ class Attempt:
     text: OutboundText
     provider_name: str
     look_up_first: bool
-    since: object
+    since: datetime
     known_ids: set[str]
 
 
@@ -59,8 +59,7 @@ def _begin_attempt(ctx: Context, job_id: int) -> tuple[Attempt | None, Shop | No
         known = set(session.scalars(select(Message.provider_id).where(
             Message.shop_id == shop.id, Message.to_number == message.to_number, Message.provider_id.is_not(None))))
         text = OutboundText(to=message.to_number, from_=message.from_number, body=message.body,
-                            status_callback=status_callback_url(ctx, shop),
-                            media_urls=tuple(message.media or ()) if message.direction == "outbound" else ())
+                            status_callback=status_callback_url(ctx, shop))
         return Attempt(text, shop.provider, look_up_first, message.first_attempt_at, known), shop
 
 

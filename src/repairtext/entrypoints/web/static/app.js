@@ -76,3 +76,6 @@ document.querySelectorAll("form[method=post]").forEach((form) => {
     form.dataset.submitting = "1";
   });
 });
+window.addEventListener("pageshow", () => {
+  document.querySelectorAll("form[data-submitting]").forEach((form) => { delete form.dataset.submitting; });
+});
