@@ -28,3 +28,7 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var
+
+# Only the headless-Chromium tests of the pages (needs Debian's chromium).
+browser: $(STAMP)
+	$(BIN)/pytest -q -m browser tests/web

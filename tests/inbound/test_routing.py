@@ -339,8 +339,6 @@ def test_the_same_phone_at_two_shops_is_routed_within_the_shop_texted(shops, sim
     assert customer_comments(a, ticket_a["id"]) == [] and inbound_messages(a) == []
 
 
-@pytest.mark.xfail(strict=True, reason="services/outbound.last_outbound_to counts a text still queued (held for "
-                                       "quiet hours) as the most recent outbound text; the customer never got it")
 def test_a_text_held_for_quiet_hours_is_not_what_the_customer_replies_to(shops, sim, worker):
     from zoneinfo import ZoneInfo
 

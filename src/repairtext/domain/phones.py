@@ -12,8 +12,9 @@ import phonenumbers
 
 from repairtext.domain.errors import ValidationFailed
 
-# MMS is carried only between US and Canadian numbers (providers.md, carrier rules).
-MMS_REGIONS = frozenset({"US", "CA"})
+# MMS is carried only between US and Canadian numbers (providers.md, carrier rules). libphonenumber gives the
+# US territories on US carriers (Puerto Rico, the US Virgin Islands) regions of their own; they are US numbers.
+MMS_REGIONS = frozenset({"US", "CA", "PR", "VI"})
 
 
 class PhoneType(str, enum.Enum):

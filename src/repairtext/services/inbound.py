@@ -97,8 +97,12 @@ def _receive(ctx: Context, session: Session, text: InboundText, shop_id: int | N
         .where(CustomerPhone.shop_id == shop.id, CustomerPhone.e164 == sender).distinct().order_by(Customer.id)
     ))
     keyword = classify(text.body, text.opt_out_type)
+    was_opted_out = any(c.opted_out_at for c in customers)
     if keyword is not None:
-        _apply_keyword(ctx, session, shop, customers, sender, keyword, twilio_handled=bool(text.opt_out_type), now=now)
+        _apply_keyword(ctx, session, shop, customers, sender, to, keyword,
+                       twilio_handled=bool(text.opt_out_type), now=now)
+    if keyword is Keyword.START and not was_opted_out:
+        keyword = None  # "Yes" to "Can you pick it up today?" is an answer, not an opt-in
 
     route = _route(session, shop, message, customers, now)
     message.routing_rule, message.routing_reason = route.rule, route.reason
@@ -141,7 +145,7 @@ def place_on_ticket(session: Session, ticket: Ticket, message: Message, keyword:
 
 
 def _apply_keyword(ctx: Context, session: Session, shop: Shop, customers: list[Customer], sender: str,
-                   keyword: Keyword, twilio_handled: bool, now) -> None:
+                   shop_number: str, keyword: Keyword, twilio_handled: bool, now) -> None:
     if keyword is Keyword.STOP:
         for customer in customers:
             customer.opted_out_at = customer.opted_out_at or now
@@ -154,7 +158,7 @@ def _apply_keyword(ctx: Context, session: Session, shop: Shop, customers: list[C
         body = f"{shop.name}: for help with your repair call {phone}. Reply STOP to stop texts."
         try:
             queue_text(ctx, session, shop, to=sender, body=body, trigger="help_reply",
-                       customer=customers[0] if customers else None)
+                       customer=customers[0] if customers else None, from_number=shop_number)
         except InsufficientCredits:
             pass  # out of credits: the customer's message still lands; the low-credit alert already told staff
 
@@ -171,7 +175,9 @@ def do_assign(ctx: Context, shop_id: int, message_id: int, ticket_id: int) -> Me
             raise ValidationFailed.on("ticket_id", f"no ticket {ticket_id} in this shop")
         message.inbox_state = "assigned"
         message.routing_rule, message.routing_reason = "assigned", "placed by staff from the inbox"
-        place_on_ticket(session, ticket, message, classify(message.body), now)
+        keyword = classify(message.body)
+        # Opt-in was applied when the text arrived; placed now, a START-word is just the customer's answer.
+        place_on_ticket(session, ticket, message, None if keyword is Keyword.START else keyword, now)
         from repairtext.services.inbound_media import attach_processed_media
 
         attach_processed_media(session, message, now)

@@ -11,7 +11,7 @@ import hashlib
 import logging
 import mimetypes
 
-from repairtext.adapters.db.models import Attachment, Job, Message, Ticket
+from repairtext.adapters.db.models import Attachment, Comment, Job, Message, Ticket
 from repairtext.adapters.images import ImageRefused, process_image
 from repairtext.adapters.media import MediaError, MediaFetcher, MediaUnavailable
 from repairtext.bootstrap import Context
@@ -104,4 +104,16 @@ def attach_processed_media(session, message: Message, now) -> None:
     if refused:
         add_system_note(session, ticket, "The customer's text came with media that was not attached: "
                         + "; ".join(refused) + ".", now)
+        _hide_if_empty(session, message)
     session.flush()
+
+
+def _hide_if_empty(session, message: Message) -> None:
+    """A picture-only reply whose pictures were all refused would leave a blank public comment on the portal."""
+    comment = session.get(Comment, message.comment_id) if message.comment_id else None
+    if comment is None or comment.body.strip() or not comment.public:
+        return
+    has_attachment = any(i.get("state") == "attached" for i in message.media or [])
+    if not has_attachment:
+        comment.public = False
+        comment.body = "(the customer sent media only; see the note about what was not attached)"

@@ -67,9 +67,9 @@ def status_callback_url(ctx: Context, shop: Shop) -> str:
 
 
 def _record_refusal(session: Session, shop: Shop, ticket: Ticket | None, customer: Customer | None, to: str,
-                    body: str, trigger: str, refusal: Refusal, now: datetime) -> Message:
+                    body: str, trigger: str, refusal: Refusal, now: datetime, comment_id: int | None = None) -> Message:
     message = Message(
-        shop_id=shop.id, direction="outbound", ticket_id=ticket.id if ticket else None,
+        shop_id=shop.id, direction="outbound", ticket_id=ticket.id if ticket else None, comment_id=comment_id,
         customer_id=customer.id if customer else None, trigger=trigger, provider=shop.provider,
         from_number=shop.numbers[0].e164 if shop.numbers else "", to_number=to, body=body, status="rejected",
         error_code=refusal.code, error=refusal.reason, created_at=now, updated_at=now,
@@ -133,13 +133,18 @@ def do_text_customer_about_ticket(ctx: Context, session: Session, shop: Shop, ti
                               customer=customer, comment_id=comment_id, automatic=automatic)
         except InsufficientCredits as exc:
             refusal = Refusal("insufficient_credits", f"the text {exc}")
-    return [_record_refusal(session, shop, ticket, customer, to, body, trigger, refusal, now)]
+    return [_record_refusal(session, shop, ticket, customer, to, body, trigger, refusal, now, comment_id)]
+
+
+# Texts the customer may have received: a queued (e.g. held for quiet hours), rejected or failed one is not
+# what they are answering.
+REACHED_PROVIDER = ("accepted", "sent", "delivered", "undelivered")
 
 
 def last_outbound_to(session: Session, shop_id: int, e164: str) -> Message | None:
     return session.scalar(
         select(Message).where(
             Message.shop_id == shop_id, Message.direction == "outbound", Message.to_number == e164,
-            Message.ticket_id.is_not(None), Message.status != "rejected",
+            Message.ticket_id.is_not(None), Message.status.in_(REACHED_PROVIDER),
         ).order_by(Message.created_at.desc(), Message.id.desc()).limit(1)
     )

@@ -31,11 +31,11 @@ def compute_signature(auth_token: str, url: str, params: Iterable[tuple[str, str
 def _url_variants(url: str) -> list[str]:
     parts = urlsplit(url)
     default_port = 443 if parts.scheme == "https" else 80
-    host = parts.hostname or ""
+    # Work on netloc as written (case, IPv6 brackets, userinfo kept), as Twilio signs the URL as configured.
     if parts.port is None:
-        other = parts._replace(netloc=f"{host}:{default_port}")
+        other = parts._replace(netloc=f"{parts.netloc}:{default_port}")
     elif parts.port == default_port:
-        other = parts._replace(netloc=host)
+        other = parts._replace(netloc=parts.netloc.rsplit(":", 1)[0])
     else:
         return [url]
     return [url, urlunsplit(other)]

@@ -46,7 +46,8 @@ def install(app: FastAPI) -> None:
         if not _for_people(request):
             return JSONResponse({"detail": "sign in again"}, status_code=401)
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        response = see_other(f"/?next={quote(target, safe='/')}" if request.method == "GET" and target != "/tickets" else "/")
+        come_back = request.method == "GET" and target != "/tickets"
+        response = see_other(f"/?next={quote(target, safe='/')}" if come_back else "/")
         response.delete_cookie(auth.COOKIE, path="/")
         return response
 

@@ -23,12 +23,11 @@ def _safe_next(target: str) -> str:
 
 @router.get("/")
 def sign_in_form(request: Request, ctx: ContextDep, next: str = "/tickets") -> Response:
-    if auth.read_session(ctx, request.cookies.get(auth.COOKIE)) is not None:
-        try:
-            auth.current_staff(request, ctx)
-            return see_other(_safe_next(next))
-        except auth.SignInRequired:
-            pass
+    try:
+        auth.current_staff(request, ctx)
+        return see_other(_safe_next(next))  # already signed in
+    except auth.SignInRequired:
+        pass
     return page(request, "signin.html", next=_safe_next(next), error="")
 
 

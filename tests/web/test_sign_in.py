@@ -1,0 +1,138 @@
+"""Staff sign-in: a signed session cookie (never the key), every page behind it, each shop sees only its own."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timezone
+
+import httpx
+from sqlalchemy import select, update
+
+from repairtext.adapters.db.models import ApiKey, Comment
+from repairtext.entrypoints.app import create_app
+
+STAFF_PAGES = ["/tickets", "/tickets/1", "/templates", "/credits", "/inbox", "/settings"]
+
+
+def test_sign_in_sets_a_signed_httponly_cookie_and_never_the_key(shops, live_server):
+    shop = shops.create(name="Fix-It Phone Repair")
+    http = httpx.Client(base_url=live_server.url, follow_redirects=False)
+
+    form = http.get("/")
+    assert form.status_code == 200 and 'name="api_key"' in form.text
+
+    wrong = http.post("/", data={"api_key": shop.api_key[:-2] + "xx"})
+    assert wrong.status_code == 401 and "That API key is not valid" in wrong.text
+    assert "set-cookie" not in wrong.headers
+
+    right = http.post("/", data={"api_key": shop.api_key})
+    assert right.status_code == 303 and right.headers["location"] == "/tickets"
+    cookie = right.headers["set-cookie"]
+    assert cookie.startswith("rt_session=") and "HttpOnly" in cookie and "samesite=lax" in cookie.lower()
+    assert "Secure" not in cookie  # the public URL is plain http here
+    secret = shop.api_key.rsplit("_", 1)[1]
+    assert secret not in cookie and shop.api_key not in cookie
+
+    tickets = http.get("/tickets")
+    assert tickets.status_code == 200 and "Fix-It Phone Repair" in tickets.text
+
+
+def test_every_staff_page_needs_a_valid_session(shops, live_server):
+    shop = shops.create()
+    http = httpx.Client(base_url=live_server.url, follow_redirects=False)
+    for path in STAFF_PAGES:
+        response = http.get(path)
+        assert response.status_code == 303 and response.headers["location"].startswith("/"), path
+    assert http.get("/tickets/1").headers["location"] == "/?next=/tickets/1"
+    assert http.post("/ui/segments", json={"text": "hi"}).status_code == 401
+
+    signed = http.post("/", data={"api_key": shop.api_key}).cookies["rt_session"]
+    assert http.get("/tickets").status_code == 200
+    shop_id, key_id, issued, signature = signed.split(".")
+    forged = f"{int(shop_id) + 1}.{key_id}.{issued}.{signature}"  # another shop's id, same signature
+    tampered = signed[:-1] + ("0" if signed[-1] != "0" else "1")
+    for value in (forged, tampered, "garbage"):
+        response = httpx.get(live_server.url + "/tickets", headers={"Cookie": f"rt_session={value}"})
+        assert response.status_code == 303 and response.headers["location"] == "/", value
+
+
+def test_next_takes_you_back_but_never_off_site(shops, live_server):
+    shop = shops.create()
+    http = httpx.Client(base_url=live_server.url, follow_redirects=False)
+    back = http.post("/", data={"api_key": shop.api_key, "next": "/credits"})
+    assert back.headers["location"] == "/credits"
+    http.cookies.clear()
+    away = http.post("/", data={"api_key": shop.api_key, "next": "//evil.example/x"})
+    assert away.headers["location"] == "/tickets"
+
+
+def test_another_shops_ticket_answers_404_and_nothing_changes(shops, staff, ctx):
+    a, b = shops.create(name="A"), shops.create(name="B")
+    theirs = b.ticket(b.customer("Bea Other")["id"], subject="B's secret repair")
+    mine = a.ticket(a.customer()["id"], subject="A's repair")
+    web = staff(a)
+
+    assert web.get(f"/tickets/{mine['id']}").status_code == 200
+    page = web.get(f"/tickets/{theirs['id']}")
+    assert page.status_code == 404 and "B's secret repair" not in page.text and "Not found" in page.text
+    assert "B's secret repair" not in web.get("/tickets").text
+
+    assert web.submit(f"/tickets/{theirs['id']}/comments", body="hi", sms_body="hi").status_code == 404
+    assert web.submit(f"/tickets/{theirs['id']}/status", status="Resolved").status_code == 404
+    assert b.api.get(f"/api/v1/tickets/{theirs['id']}").json()["status"] == "New"
+    with ctx.db.transaction() as session:
+        assert session.scalars(select(Comment.body).where(Comment.ticket_id == theirs["id"],
+                                                          Comment.author == "staff")).all() == []
+
+
+def test_forms_without_the_csrf_token_are_refused(shops, staff, ctx):
+    shop = shops.create()
+    ticket = shop.ticket(shop.customer()["id"])
+    web = staff(shop)
+    refused = web.http.post(f"/tickets/{ticket['id']}/comments", data={"body": "sneaky", "csrf": "nope"})
+    assert refused.status_code == 403 and "This form has expired" in refused.text
+    assert [c for c in shop.comments(ticket["id"]) if c["author"] == "staff"] == []
+
+
+def test_revoking_the_key_signs_the_browser_out(shops, staff, ctx):
+    shop = shops.create()
+    web = staff(shop)
+    assert web.get("/tickets").status_code == 200
+    with ctx.db.transaction() as session:
+        session.execute(update(ApiKey).where(ApiKey.shop_id == shop.id).values(revoked_at=datetime.now(timezone.utc)))
+    assert web.get("/tickets").status_code == 303
+
+
+def test_sign_out_forgets_the_session(shops, staff):
+    web = staff(shops.create())
+    out = web.submit("/sign-out")
+    assert out.status_code == 303
+    assert any(c.startswith('rt_session=""') for c in out.headers.get_list("set-cookie"))
+    assert "Signed out." in web.follow(out).text
+    assert web.get("/tickets").status_code == 303
+
+
+def test_the_cookie_is_secure_when_the_public_url_is_https(shops, ctx, app, live_server):
+    shop = shops.create()
+    https_ctx = dataclasses.replace(ctx, settings=dataclasses.replace(ctx.settings, public_url="https://desk.example"))
+    live_server.serve(create_app(https_ctx, inline_worker=False))
+    try:
+        response = httpx.post(live_server.url + "/", data={"api_key": shop.api_key})
+    finally:
+        live_server.serve(app)
+    assert response.status_code == 303 and "Secure" in response.headers["set-cookie"]
+
+
+def test_a_session_lasts_a_working_day(ctx):
+    from datetime import timedelta
+
+    from repairtext.clock import SettableClock
+    from repairtext.entrypoints.web import auth
+
+    clock = SettableClock(datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc))
+    at_the_desk = dataclasses.replace(ctx, clock=clock)
+    value = auth.session_value(at_the_desk, 7, 3)
+    clock.advance(timedelta(hours=11, minutes=59))
+    assert auth.read_session(at_the_desk, value) == (7, 3)
+    clock.advance(timedelta(minutes=2))
+    assert auth.read_session(at_the_desk, value) is None
