@@ -227,3 +227,23 @@ def test_help_from_an_unknown_number_is_answered_and_kept_in_the_inbox(shops, si
     assert len(sent_to(sim, stranger, "flowroute")) == 1
     [row] = inbox(shop)
     assert row["body"] == "Help" and row["customer_id"] is None
+
+
+def test_yes_from_a_customer_who_never_opted_out_is_an_ordinary_reply(shops, sim, worker, live_server):
+    shop, customer, ticket = setup(shops, sim, worker)
+    signed_twilio_text(live_server, shop, phone_of(customer), "Yes")
+    [reply] = [c for c in customer_comments(shop, ticket["id"]) if c["body"] == "Yes"]
+    assert reply["public"] is True
+    assert ticket_status(shop, ticket["id"]) == "Customer Reply"
+
+
+def test_help_is_answered_from_the_number_the_customer_texted(shops, sim, worker, live_server):
+    shop, customer, ticket = setup(shops, sim, worker)
+    second = fresh_number()
+    assert shop.api.patch("/api/v1/shop", json={"numbers": [shop.number, second]}).status_code == 200
+    url = live_server.url + TWILIO_INBOUND
+    form = [(k, second if k == "To" else v) for k, v in twilio_form(shop, phone_of(customer), "HELP")]
+    assert post_twilio(url, form, signature(TWILIO_TOKEN, url, form)).status_code == 200
+    worker.drain()
+    [answer] = [m for m in sim.messages() if m["to"] == phone_of(customer)][1:]
+    assert answer["from"] == second

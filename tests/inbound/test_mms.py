@@ -384,3 +384,13 @@ def test_media_of_an_inbox_text_follow_it_to_the_ticket(shops, sim, worker, assi
     [note] = hidden_notes(shop, ticket["id"])
     assert "text/vcard" in note
     assert inbox(shop) == []
+
+
+def test_a_picture_only_reply_whose_media_were_all_refused_leaves_nothing_blank_on_the_portal(shops, sim, worker):
+    shop, customer, ticket = shop_with_a_ticket(shops)
+    twilio_text(sim, shop, phone_of(customer), "", [media(VCARD, "text/vcard")])
+    worker.drain()
+    customer_side = [c for c in shop.comments(ticket["id"]) if c["author"] == "customer"]
+    assert customer_side and not any(c["public"] for c in customer_side)
+    assert "media only" in customer_side[0]["body"]
+    assert any("text/vcard" in n for n in hidden_notes(shop, ticket["id"]))
