@@ -25,12 +25,21 @@ def test_template_errors_name_the_line_and_the_problem(shops):
     assert set(listed) >= {"initial_problem", "status:New", "status:Ready for Pickup", "status:Resolved"}
 
 
-def test_runaway_template_is_stopped_by_the_sandbox(shops):
+def test_templates_that_could_run_away_are_refused_before_they_run(shops):
     shop = shops.create()
     ticket = shop.ticket(shop.customer()["id"])
-    r = shop.api.post("/api/v1/templates/preview",
-                      json={"body": "{% for i in (1..100000) %}x{% endfor %}", "ticket_id": ticket["id"]})
-    assert r.status_code == 422 and "limit" in r.json()["detail"]
+    runaway = {
+        "{{ (1..100000000) | join: ',' | size }}": "ranges like (1..100000000) are not allowed",
+        "{% for c in shop.name %}{% assign s = s | append: s %}{% endfor %}": "unexpected tag 'for'",
+        "Hi\n{% assign x = 1 %}": "line 2: unexpected tag 'assign'",
+    }
+    for body, expected in runaway.items():
+        for r in (shop.api.post("/api/v1/templates/preview", json={"body": body, "ticket_id": ticket["id"]}),
+                  shop.api.put("/api/v1/templates/status:Resolved", json={"body": body})):
+            assert r.status_code == 422 and expected in r.json()["detail"], (body, r.text)
+    ok = "{% if ticket.status == 'New' %}Got it{% else %}{{ ticket.status | downcase }}{% endif %}, {{ customer.first_name }}"
+    r = shop.api.post("/api/v1/templates/preview", json={"body": ok, "ticket_id": ticket["id"]})
+    assert r.status_code == 200 and r.json()["text"].startswith("Got it, ")
 
 
 def test_shop_settings_validate_and_hide_secrets(shops):

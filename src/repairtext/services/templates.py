@@ -1,15 +1,20 @@
 """Shop-editable SMS templates, rendered with Liquid in a sandbox.
 
-Sandbox: no loader (so no `include`/`render` of files), those tags removed, strict undefined variables,
-and Liquid's resource limits on loops, output size and nesting. A template is checked when it is saved
-(syntax, unknown variables, unknown filters), so a broken template never reaches a customer.
+A shop's template runs inside the shared service, so its cost must be bounded by its own size. The sandbox
+keeps only the tags a text message needs (output, if/unless/case, comments, raw): no loops, no assign or
+capture (with them, a loop that doubles a string is exponential), no include/render (no loader either: no
+file access), and no range literals (`(1..100000000) | join` builds gigabytes without any loop). With those
+gone, rendering is linear in the template, and Liquid's limits on output and nesting apply on top. Undefined
+variables are errors. A template is checked when it is saved (syntax, unknown variables, filters, ranges),
+so a broken template never reaches a customer.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from liquid import Environment, StrictUndefined
+from liquid import Environment, RenderContext, StrictUndefined
+from liquid.builtin.expressions.primitive import RangeLiteral
 from liquid.exceptions import LiquidError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -51,10 +56,13 @@ class SandboxedEnvironment(Environment):
     context_depth_limit = 10
     local_namespace_limit = 2_000
 
+    ALLOWED_TAGS = frozenset({"content", "output", "illegal", "if", "unless", "case", "comment", "#", "doc",
+                              "echo", "raw"})
+
     def setup_tags_and_filters(self, *args, **kwargs) -> None:
         super().setup_tags_and_filters(*args, **kwargs)
-        for tag in ("include", "render"):
-            self.tags.pop(tag, None)
+        for tag in set(self.tags) - self.ALLOWED_TAGS:
+            del self.tags[tag]
 
 
 _env = SandboxedEnvironment(undefined=StrictUndefined)
@@ -93,7 +101,30 @@ def check_template(source: str, field: str = "body"):
     unknown_filters = [f for f in template.filter_names() if f not in _env.filters]
     if unknown_filters:
         raise ValidationFailed.on(field, f"unknown filter '{unknown_filters[0]}'")
+    for expression in _expressions(template):
+        if isinstance(expression, RangeLiteral):
+            line = _line_of(source, expression.token.start_index)
+            raise ValidationFailed.on(field, f"line {line}: ranges like {expression} are not allowed in a text")
     return template
+
+
+def _expressions(template):
+    """Every expression in the template, however deeply nested in tags and filters."""
+    context = RenderContext(template)
+
+    def nodes(level):
+        for node in level:
+            yield node
+            yield from nodes(node.children(context, include_partials=False))
+
+    def walk(expression):
+        yield expression
+        for child in expression.children():
+            yield from walk(child)
+
+    for node in nodes(template.nodes):
+        for expression in node.expressions():
+            yield from walk(expression)
 
 
 def check_trigger(session: Session, shop_id: int, trigger: str) -> str:
