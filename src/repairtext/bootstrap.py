@@ -55,7 +55,10 @@ class Context:
         return FlowrouteProvider(self.http, self.settings.flowroute_api_base, access_key, secret_key)
 
     def provider_for(self, shop) -> Provider | None:
-        if shop.provider == "flowroute":
+        return self.provider_named(shop.provider, shop)
+
+    def provider_named(self, name: str, shop) -> Provider | None:
+        if name == "flowroute":
             if not (shop.flowroute_access_key and shop.flowroute_secret_encrypted):
                 return None
             return self.flowroute(shop.flowroute_access_key, self.secrets.open(shop.flowroute_secret_encrypted))

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import select
 
 from repairtext.adapters.db.jobs import claim_due_jobs
-from repairtext.adapters.db.models import Job
+from repairtext.adapters.db.models import Job, Shop
 from repairtext.clock import SettableClock
 from support.shops import eventually
 
@@ -61,8 +61,10 @@ def test_worker_killed_mid_send_leaves_work_another_finishes_once(shops, sim, wo
     with ctx.db.transaction() as session:
         [job] = claim_due_jobs(session, "doomed", clock.now(), timedelta(seconds=60), 10)
         job_id = job.id
-    attempt, dead_shop = _begin_attempt(ctx, job_id)
-    ctx.provider_for(dead_shop).send(attempt.text)  # ...and the process dies here
+    attempt = _begin_attempt(ctx, job_id, "doomed")
+    with ctx.db.transaction() as session:
+        dead_shop = session.get(Shop, shop.id)
+        ctx.provider_named(attempt.provider_name, dead_shop).send(attempt.text)  # ...and the process dies here
     assert worker.drain() == 0                       # leased: nobody else may take it yet
     clock.advance(timedelta(seconds=61))
     assert worker.drain() == 1

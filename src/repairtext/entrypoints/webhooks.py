@@ -102,12 +102,12 @@ async def flowroute_inbound(token: str, request: Request, ctx: ContextDep) -> Re
 
 @router.post("/flowroute/{token}/status")
 async def flowroute_status(token: str, request: Request, ctx: ContextDep) -> Response:
-    await run_in_threadpool(_shop_by_token, ctx, token)
+    shop_id = await run_in_threadpool(_shop_by_token, ctx, token)
     doc = await _json(request)
     attrs = doc["data"].get("attributes") or {}
     if not doc["data"].get("id") or not attrs.get("status"):
         raise HTTPException(400, "data.id and data.attributes.status are required")
     code = attrs.get("status_code")
     await run_in_threadpool(receipts.do_record_receipt, ctx, "flowroute", str(doc["data"]["id"]),
-                            str(attrs["status"]), str(code) if code not in (None, "") else None)
+                            str(attrs["status"]), str(code) if code not in (None, "") else None, shop_id)
     return Response(status_code=204)

@@ -17,6 +17,7 @@ from repairtext.domain import routing, tickets as ticket_rules
 from repairtext.domain.errors import InsufficientCredits, NotFound, ValidationFailed
 from repairtext.domain.keywords import Keyword, classify
 from repairtext.domain.phones import display, to_e164
+from repairtext.services import opt_outs
 from repairtext.services.comments import add_comment
 from repairtext.services.outbound import last_outbound_to, provider_problem, queue_text
 
@@ -42,8 +43,10 @@ class Received:
     shop_id: int | None
 
 
-def _shop_for_number(session: Session, e164: str) -> Shop | None:
-    row = session.scalar(select(ShopNumber).where(ShopNumber.e164 == e164))
+def _shop_for_number(session: Session, e164: str, provider: str) -> Shop | None:
+    """Only numbers on that provider's account: a shop cannot receive the platform's texts by typing in a
+    number that is not its own."""
+    row = session.scalar(select(ShopNumber).where(ShopNumber.e164 == e164, ShopNumber.provider == provider))
     return session.get(Shop, row.shop_id) if row else None
 
 
@@ -81,7 +84,7 @@ def _receive(ctx: Context, session: Session, text: InboundText, shop_id: int | N
     if existing:
         return Received(existing, True, shop_id)
     to, sender = _e164_or_raw(text.to_number, "To"), _e164_or_raw(text.from_number, "From")
-    shop = session.get(Shop, shop_id) if shop_id else _shop_for_number(session, to)
+    shop = session.get(Shop, shop_id) if shop_id else _shop_for_number(session, to, text.provider)
     if shop is None:
         raise NotFound(f"no shop owns the number {to}")
     message = Message(
@@ -97,7 +100,7 @@ def _receive(ctx: Context, session: Session, text: InboundText, shop_id: int | N
         .where(CustomerPhone.shop_id == shop.id, CustomerPhone.e164 == sender).distinct().order_by(Customer.id)
     ))
     keyword = classify(text.body, text.opt_out_type)
-    was_opted_out = any(c.opted_out_at for c in customers)
+    was_opted_out = any(c.opted_out_at for c in customers) or bool(opt_outs.number_opted_out(session, shop.id, sender))
     if keyword is not None:
         _apply_keyword(ctx, session, shop, customers, sender, to, keyword,
                        twilio_handled=bool(text.opt_out_type), now=now)
@@ -147,9 +150,11 @@ def place_on_ticket(session: Session, ticket: Ticket, message: Message, keyword:
 def _apply_keyword(ctx: Context, session: Session, shop: Shop, customers: list[Customer], sender: str,
                    shop_number: str, keyword: Keyword, twilio_handled: bool, now) -> None:
     if keyword is Keyword.STOP:
+        opt_outs.record_opt_out(session, shop.id, sender, now)
         for customer in customers:
             customer.opted_out_at = customer.opted_out_at or now
     elif keyword is Keyword.START:
+        opt_outs.clear_opt_out(session, shop.id, sender)
         for customer in customers:
             customer.opted_out_at = None
     elif keyword is Keyword.HELP and not twilio_handled and not provider_problem(ctx, shop):

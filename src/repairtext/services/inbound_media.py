@@ -17,6 +17,7 @@ from repairtext.adapters.media import MediaError, MediaFetcher, MediaUnavailable
 from repairtext.bootstrap import Context
 from repairtext.domain.phones import supports_mms
 from repairtext.services.comments import add_system_note
+from repairtext.services.sending import LEASE
 
 MEDIA_JOB = "inbound_media"
 MAX_MEDIA = 10
@@ -52,7 +53,20 @@ def _process_item(ctx: Context, fetcher: MediaFetcher, item: dict, provider: str
     )
 
 
-def process_media(ctx: Context, job_id: int) -> None:
+def _still_ours(ctx: Context, job_id: int, owner: str) -> bool:
+    """Renew the lease between downloads (ten slow media can outlast one lease); False once it was lost."""
+    now = ctx.clock.now()
+    with ctx.db.transaction() as session:
+        job = session.get(Job, job_id, with_for_update=True)
+        if job.state != "running" or job.locked_by != owner:
+            return False
+        job.lease_until = now + LEASE
+        return True
+
+
+def process_media(ctx: Context, job_id: int, owner: str) -> None:
+    if not _still_ours(ctx, job_id, owner):
+        return
     with ctx.db.transaction() as session:
         job = session.get(Job, job_id)
         message = session.get(Message, job.message_id)
@@ -67,10 +81,14 @@ def process_media(ctx: Context, job_id: int) -> None:
         elif not supports_mms(sender):
             results.append(dict(item, state="refused", reason="MMS is only supported for US and Canadian numbers"))
         else:
+            if not _still_ours(ctx, job_id, owner):
+                return  # another worker has the job now and does the whole of it
             results.append(_process_item(ctx, fetcher, item, provider))
     now = ctx.clock.now()
     with ctx.db.transaction() as session:
-        job = session.get(Job, job_id)
+        job = session.get(Job, job_id, with_for_update=True)
+        if job.state != "running" or job.locked_by != owner:
+            return
         # Locked: staff may be assigning this inbox text right now (do_assign locks it too), and each side must
         # see the other's work, or the images are stored but never attached.
         message = session.get(Message, job.message_id, with_for_update=True)

@@ -6,6 +6,7 @@ The worker (services/sending.py) sends what is queued here; nothing here talks t
 from __future__ import annotations
 
 import secrets
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import select
@@ -18,7 +19,7 @@ from repairtext.domain.eligibility import Recipient, Refusal, check_can_text
 from repairtext.domain.errors import InsufficientCredits
 from repairtext.domain.phones import PhoneType
 from repairtext.domain.segments import count_segments, smart_encode, split_for_provider
-from repairtext.services import credits
+from repairtext.services import credits, opt_outs
 from repairtext.services.comments import add_system_note
 from repairtext.services.shops import quiet_hours_of
 
@@ -35,9 +36,21 @@ def recipient_of(customer: Customer) -> Recipient:
     )
 
 
+def sending_number(shop: Shop, provider: str | None = None) -> str | None:
+    """Built-in Twilio sends only from numbers the operator put on the platform account; a Flowroute shop
+    may send from any of its numbers (Flowroute refuses one its account does not own), its own first."""
+    provider = provider or shop.provider
+    own = [n.e164 for n in shop.numbers if n.provider == provider]
+    if provider == "twilio":
+        return own[0] if own else None
+    return (own or [n.e164 for n in shop.numbers] or [None])[0]
+
+
 def provider_problem(ctx: Context, shop: Shop) -> str:
-    if not shop.numbers:
-        return "the shop has no sending number; add one under Settings"
+    if sending_number(shop) is None:
+        if shop.provider == "twilio":
+            return "the shop has no number on the built-in account; the operator assigns one"
+        return "the shop has no sending number; add your Flowroute number under Settings"
     if shop.provider == "flowroute":
         if not (shop.flowroute_access_key and shop.flowroute_secret_encrypted):
             return "the shop's Flowroute access key and secret are not set; add them under Settings"
@@ -60,8 +73,8 @@ def cost_of(shop: Shop, text: str) -> tuple[str, int, int]:
     return encoding, segments, segments if shop.provider == "twilio" else 0
 
 
-def status_callback_url(ctx: Context, shop: Shop) -> str:
-    if shop.provider == "flowroute":
+def status_callback_url(ctx: Context, shop: Shop, provider: str | None = None) -> str:
+    if (provider or shop.provider) == "flowroute":
         return f"{ctx.settings.public_url}/webhooks/flowroute/{shop.flowroute_token}/status"
     return f"{ctx.settings.public_url}/webhooks/twilio/status"
 
@@ -71,7 +84,7 @@ def _record_refusal(session: Session, shop: Shop, ticket: Ticket | None, custome
     message = Message(
         shop_id=shop.id, direction="outbound", ticket_id=ticket.id if ticket else None, comment_id=comment_id,
         customer_id=customer.id if customer else None, trigger=trigger, provider=shop.provider,
-        from_number=shop.numbers[0].e164 if shop.numbers else "", to_number=to, body=body, status="rejected",
+        from_number=sending_number(shop) or "", to_number=to, body=body, status="rejected",
         error_code=refusal.code, error=refusal.reason, created_at=now, updated_at=now,
     )
     session.add(message)
@@ -95,7 +108,7 @@ def queue_text(ctx: Context, session: Session, shop: Shop, *, to: str, body: str
         messages.append(Message(
             shop_id=shop.id, direction="outbound", ticket_id=ticket.id if ticket else None,
             customer_id=customer.id if customer else None, comment_id=comment_id, trigger=trigger,
-            provider=shop.provider, from_number=from_number or shop.numbers[0].e164, to_number=to, body=part,
+            provider=shop.provider, from_number=from_number or sending_number(shop), to_number=to, body=part,
             encoding=count.encoding, segments=count.segments,
             credits=count.segments if shop.provider == "twilio" else 0,
             status="queued", send_after=send_after, batch_id=batch, part=index, parts=len(parts),
@@ -125,6 +138,9 @@ def do_text_customer_about_ticket(ctx: Context, session: Session, shop: Shop, ti
     now = ctx.clock.now()
     recipient = recipient_of(customer)
     to = recipient.mobile_numbers[0] if recipient.mobile_numbers else ""
+    opted_out = opt_outs.opted_out_since(session, shop.id, customer, to)
+    if opted_out != recipient.opted_out_at:
+        recipient = replace(recipient, opted_out_at=opted_out)
     problem = provider_problem(ctx, shop)
     refusal = check_can_text(recipient, provider_ready=not problem, provider_problem=problem)
     if refusal is None:

@@ -7,9 +7,9 @@ and never away from a final one. Twilio does not charge for `failed` messages, s
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from repairtext.adapters.db.models import Customer, Message, MessageEvent, PendingReceipt, Shop
@@ -70,18 +70,45 @@ def apply_receipt(ctx: Context, session: Session, message: Message, provider_sta
 
 
 def do_record_receipt(ctx: Context, provider: str, provider_id: str, provider_status: str,
-                      error_code: str | None) -> bool:
+                      error_code: str | None, shop_id: int | None = None) -> bool:
     """Returns False when the message is not known yet; the receipt is kept until it is (the callback may
-    beat the worker's commit of the provider id)."""
+    beat the worker's commit of the provider id). `shop_id` is given when the webhook URL names the shop
+    (Flowroute's token): a shop's token then reaches only its own messages."""
     now = ctx.clock.now()
     with ctx.db.transaction() as session:
-        message = session.scalar(select(Message).where(Message.provider == provider, Message.provider_id == provider_id))
+        query = select(Message).where(Message.provider == provider, Message.provider_id == provider_id)
+        if shop_id is not None:
+            query = query.where(Message.shop_id == shop_id)
+        message = session.scalar(query)
         if message is None:
             session.add(PendingReceipt(provider=provider, provider_id=provider_id, provider_status=provider_status,
                                        error_code=error_code, at=now))
             return False
         apply_receipt(ctx, session, message, provider_status, error_code, now)
         return True
+
+
+PARKED_RECEIPT_TTL = timedelta(days=7)
+
+
+def do_apply_parked_receipts(ctx: Context, limit: int = 500) -> int:
+    """Receipts parked because their message was not recorded yet, applied once it is. On PostgreSQL a
+    receipt can be parked just as the worker commits the id (each transaction saw the other's 'before'),
+    so the worker sweeps them; those never matched are dropped after a week."""
+    now = ctx.clock.now()
+    applied = 0
+    with ctx.db.transaction() as session:
+        rows = session.execute(
+            select(PendingReceipt, Message).join(Message, (Message.provider == PendingReceipt.provider)
+                                                 & (Message.provider_id == PendingReceipt.provider_id))
+            .order_by(PendingReceipt.id).limit(limit).with_for_update(of=PendingReceipt, skip_locked=True)
+        ).all()
+        for receipt, message in rows:
+            apply_receipt(ctx, session, message, receipt.provider_status, receipt.error_code, now)
+            session.delete(receipt)
+            applied += 1
+        session.execute(delete(PendingReceipt).where(PendingReceipt.at < now - PARKED_RECEIPT_TTL))
+    return applied
 
 
 def apply_pending_receipts(ctx: Context, session: Session, message: Message, now: datetime) -> None:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from repairtext.adapters.db.models import ApiKey, Shop, ShopNumber, TicketStatus
 from repairtext.bootstrap import Context
 from repairtext.domain import tickets as ticket_rules
-from repairtext.domain.errors import FieldError, ValidationFailed
+from repairtext.domain.errors import FieldError, NotFound, ValidationFailed
 from repairtext.domain.phones import to_e164
 from repairtext.domain.quiet_hours import QuietHours
 from repairtext.services import credits, templates
@@ -98,7 +98,7 @@ def do_create_shop(
             provider="twilio", flowroute_token=secrets.token_urlsafe(32), smart_encoding=True,
             quiet_start="21:00", quiet_end="08:00", next_ticket_number=1, created_at=now,
         )
-        shop.numbers = [ShopNumber(e164=n) for n in e164s]
+        shop.numbers = [ShopNumber(e164=n, provider="twilio") for n in e164s]  # the operator's: on the platform account
         session.add(shop)
         session.flush()
         for position, status in enumerate(ticket_rules.DEFAULT_STATUSES):
@@ -125,9 +125,7 @@ def do_update_shop(ctx: Context, shop_id: int, changes: dict) -> Shop:
             secret = (changes["flowroute_secret_key"] or "").strip()
             shop.flowroute_secret_encrypted = ctx.secrets.seal(secret) if secret else None
         if "numbers" in changes:
-            e164s = check_numbers(changes["numbers"] or [], shop.country, session, shop.id)
-            keep = {n.e164: n for n in shop.numbers}
-            shop.numbers = [keep.get(n) or ShopNumber(e164=n) for n in e164s]
+            shop.numbers = _shop_managed_numbers(session, shop, changes["numbers"] or [])
         if "provider" in changes:
             provider = changes["provider"]
             if provider not in ("twilio", "flowroute"):
@@ -138,6 +136,51 @@ def do_update_shop(ctx: Context, shop_id: int, changes: dict) -> Shop:
         session.flush()
         session.refresh(shop)
         _ = shop.numbers
+    return shop
+
+
+def _shop_managed_numbers(session: Session, shop: Shop, requested: list[str]) -> list[ShopNumber]:
+    """A shop lists its numbers. New ones are its own Flowroute numbers (Flowroute itself refuses to send from
+    a number the shop's account does not own); numbers on the built-in account are the operator's to assign
+    and remove, so a shop can neither claim one nor drop one here."""
+    e164s = check_numbers(requested, shop.country, session, shop.id)
+    current = {n.e164: n for n in shop.numbers}
+    kept_platform = [n for n in shop.numbers if n.provider == "twilio" and n.e164 not in e164s]
+    if kept_platform:
+        raise ValidationFailed.on("numbers", f"{kept_platform[0].e164} is on the built-in account; ask the operator to remove it")
+    return [current.get(n) or ShopNumber(e164=n, provider="flowroute") for n in e164s]
+
+
+def _shop_or_404(session: Session, shop_id: int) -> Shop:
+    shop = session.get(Shop, shop_id)
+    if shop is None:
+        raise NotFound(f"no shop {shop_id}")
+    return shop
+
+
+def do_assign_platform_number(ctx: Context, shop_id: int, number: str) -> Shop:
+    with ctx.db.transaction() as session:
+        shop = _shop_or_404(session, shop_id)
+        [e164] = check_numbers([number], shop.country, session, shop.id)
+        existing = next((n for n in shop.numbers if n.e164 == e164), None)
+        if existing is None:
+            shop.numbers.append(ShopNumber(e164=e164, provider="twilio"))
+        else:
+            existing.provider = "twilio"
+        session.flush()
+        _ = [n.e164 for n in shop.numbers]
+    return shop
+
+
+def do_release_number(ctx: Context, shop_id: int, number: str) -> Shop:
+    with ctx.db.transaction() as session:
+        shop = _shop_or_404(session, shop_id)
+        e164 = to_e164(number, shop.country, "number")
+        if e164 not in [n.e164 for n in shop.numbers]:
+            raise NotFound(f"{e164} is not a number of shop {shop_id}")
+        shop.numbers = [n for n in shop.numbers if n.e164 != e164]
+        session.flush()
+        _ = [n.e164 for n in shop.numbers]
     return shop
 
 

@@ -1,4 +1,5 @@
-"""The worker: claims due outbox jobs and carries them out; also starts each shop's month on time.
+"""The worker: claims due outbox jobs and carries them out; also starts each shop's month on time and applies
+delivery receipts that arrived before their message was recorded.
 
 Run inline in the server (REPAIRTEXT_WORKER=inline) or as `repairtext worker` processes, any number of them.
 """
@@ -16,37 +17,38 @@ from datetime import timedelta
 from repairtext.adapters.db.jobs import claim_due_jobs
 from repairtext.adapters.db.models import Job
 from repairtext.bootstrap import Context
-from repairtext.services import credits, sending
+from repairtext.services import credits, receipts, sending
 from repairtext.services.outbound import SEND_JOB
 
 log = logging.getLogger("repairtext.worker")
 
-LEASE = timedelta(seconds=60)
-ROLLOVER_EVERY = timedelta(minutes=5)
+HOUSEKEEPING_EVERY = timedelta(minutes=1)
 
 
-def handlers() -> dict[str, Callable[[Context, int], None]]:
+def handlers() -> dict[str, Callable[[Context, int, str], None]]:
     from repairtext.services import inbound_media
 
     return {SEND_JOB: sending.process_send, inbound_media.MEDIA_JOB: inbound_media.process_media}
 
 
 class Worker:
-    def __init__(self, ctx: Context, name: str | None = None, concurrency: int = 4, batch: int = 50):
+    def __init__(self, ctx: Context, name: str | None = None, concurrency: int = 4):
         self.ctx = ctx
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.concurrency = concurrency
-        self.batch = batch
         self.wake = ctx.work_queued
         self._handlers = handlers()
-        self._last_rollover = None
+        self._last_housekeeping = None
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="repairtext-worker")
 
     def run_once(self) -> int:
-        """Claim one batch of due jobs and carry them out. Returns how many were claimed."""
+        """Claim as many due jobs as there are threads and carry them out. Returns how many were claimed.
+
+        Never more: a job claimed but waiting for a thread would see its lease run out and be taken by
+        another worker while this one still means to run it."""
         now = self.ctx.clock.now()
         with self.ctx.db.transaction() as session:
-            jobs = claim_due_jobs(session, self.name, now, LEASE, self.batch)
+            jobs = claim_due_jobs(session, self.name, now, sending.LEASE, self.concurrency)
             claimed = [(job.id, job.kind) for job in jobs]
         if not claimed:
             return 0
@@ -56,21 +58,26 @@ class Worker:
     def _run_job(self, job: tuple[int, str]) -> None:
         job_id, kind = job
         try:
-            self._handlers[kind](self.ctx, job_id)
-        except Exception as exc:  # a bug in one job must not stop the others; the lease brings it back
+            self._handlers[kind](self.ctx, job_id, self.name)
+        except Exception as exc:  # a bug in one job must not stop the others
             log.exception("job %s (%s) failed", job_id, kind)
-            self._release_after_crash(job_id, exc)
+            self._release_after_crash(job_id, kind, exc)
 
-    def _release_after_crash(self, job_id: int, exc: Exception) -> None:
+    def _release_after_crash(self, job_id: int, kind: str, exc: Exception) -> None:
         now = self.ctx.clock.now()
+        reason = f"{type(exc).__name__}: {exc}"
         with self.ctx.db.transaction() as session:
-            job = session.get(Job, job_id)
-            job.last_error = f"{type(exc).__name__}: {exc}"
-            if job.attempts >= job.max_attempts:
-                job.state, job.finished_at = "failed", now
-            else:
+            job = session.get(Job, job_id, with_for_update=True)
+            if job.state != "running" or job.locked_by != self.name:
+                return
+            job.last_error = reason
+            if job.attempts < job.max_attempts:
                 job.state, job.lease_until = "pending", None
                 job.run_after = now + sending.backoff(job.attempts, None)
+                return
+            job.state, job.finished_at = "failed", now
+        if kind == SEND_JOB:
+            sending.fail_after_crash(self.ctx, job_id, f"the text could not be sent ({reason})")
 
     def drain(self, max_rounds: int = 1000) -> int:
         """Run until nothing is due (tests, the CLI). Returns jobs claimed."""
@@ -82,19 +89,20 @@ class Worker:
                 break
         return total
 
-    def maybe_rollover(self) -> None:
+    def housekeeping(self, force: bool = False) -> None:
         now = self.ctx.clock.now()
-        if self._last_rollover is None or now - self._last_rollover >= ROLLOVER_EVERY:
-            self._last_rollover = now
+        if force or self._last_housekeeping is None or now - self._last_housekeeping >= HOUSEKEEPING_EVERY:
+            self._last_housekeeping = now
             rolled = credits.do_rollover(self.ctx, now)
             if rolled:
                 log.info("started a new credit month for %d shop(s)", len(rolled))
+            receipts.do_apply_parked_receipts(self.ctx)
 
     def run_forever(self, stop: threading.Event, idle_wait: float = 0.5) -> None:
         log.info("worker %s started (concurrency %d)", self.name, self.concurrency)
         while not stop.is_set():
             try:
-                self.maybe_rollover()
+                self.housekeeping()
                 if self.run_once():
                     continue
             except Exception:

@@ -59,12 +59,27 @@ class Shop(Base):
 
 
 class ShopNumber(Base):
-    """A sending number. Unique across shops: an inbound text finds its shop by the number it was sent to."""
+    """A sending number. Unique across shops: an inbound text finds its shop by the number it was sent to.
+
+    `provider` says whose number it is: "twilio" numbers live on the platform's account and only the operator
+    assigns them; "flowroute" numbers are the shop's own, which the shop manages itself."""
 
     __tablename__ = "shop_numbers"
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"), index=True)
     e164: Mapped[str] = mapped_column(String(20), unique=True)
+    provider: Mapped[str] = mapped_column(String(20), default="twilio", server_default="twilio")
+
+
+class OptOut(Base):
+    """A number that replied STOP (carrier keyword), kept per shop whether or not a customer has it yet."""
+
+    __tablename__ = "opt_outs"
+    __table_args__ = (UniqueConstraint("shop_id", "e164"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"))
+    e164: Mapped[str] = mapped_column(String(20))
+    opted_out_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class ApiKey(Base):

@@ -42,12 +42,29 @@ class RolloverIn(Strict):
     at: datetime
 
 
+class NumberIn(Strict):
+    number: str = Field(min_length=1, max_length=40)
+
+
 @router.post("/shops", status_code=201)
 def create_shop(body: ShopCreate, _: Operator, ctx: ContextDep) -> dict:
     new = shops.do_create_shop(ctx, name=body.name, plan=body.plan, numbers=body.numbers,
                                time_zone=body.time_zone, started=body.started)
     return {"id": new.shop.id, "name": new.shop.name, "plan": new.shop.plan, "api_key": new.api_key,
             "flowroute_token": new.shop.flowroute_token, "numbers": [n.e164 for n in new.shop.numbers]}
+
+
+@router.post("/shops/{shop_id}/numbers", status_code=201)
+def assign_number(shop_id: int, body: NumberIn, _: Operator, ctx: ContextDep) -> dict:
+    """Put a number of the platform's Twilio account on a shop (only the operator may)."""
+    shop = shops.do_assign_platform_number(ctx, shop_id, body.number)
+    return {"id": shop.id, "numbers": [{"number": n.e164, "provider": n.provider} for n in shop.numbers]}
+
+
+@router.delete("/shops/{shop_id}/numbers/{number}")
+def release_number(shop_id: int, number: str, _: Operator, ctx: ContextDep) -> dict:
+    shop = shops.do_release_number(ctx, shop_id, number)
+    return {"id": shop.id, "numbers": [{"number": n.e164, "provider": n.provider} for n in shop.numbers]}
 
 
 @router.get("/shops")
