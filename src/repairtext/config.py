@@ -16,6 +16,10 @@ DEFAULT_MEDIA_HOSTS = (
 )
 
 
+# Only good enough for a machine nobody else reaches; `repairtext serve` refuses to run with it.
+INSECURE_DEV_KEY = "repairtext-dev-only"
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = "sqlite:///./var/repairtext.db"
@@ -53,7 +57,7 @@ class Settings:
             worker=get("WORKER", cls.worker),
             # Encrypts shop secrets (Flowroute secret key) at rest. Derived from the
             # Twilio token when unset so a single-operator install needs no extra setting.
-            secret_key=get("SECRET_KEY", "") or get("TWILIO_AUTH_TOKEN", "") or "repairtext-dev-only",
+            secret_key=get("SECRET_KEY", "") or get("TWILIO_AUTH_TOKEN", "") or INSECURE_DEV_KEY,
         )
         values.update(overrides)
         if values["worker"] not in ("inline", "off"):

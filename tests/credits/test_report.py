@@ -64,3 +64,14 @@ def test_addon_purchase_over_the_api(shops):
     after = old.credits()
     assert after["addon_remaining"] == before["addon_remaining"] + 2500
     assert after["addons_available_from"] == (today - timedelta(days=10)).isoformat()
+
+
+def test_a_retried_addon_purchase_with_the_same_key_buys_once(shops):
+    today = datetime.now(ZoneInfo("America/Chicago")).date()
+    shop = shops.create(started=today - timedelta(days=40))
+    first = shop.api.post("/api/v1/credits/addons", headers={"Idempotency-Key": "order-42"})
+    again = shop.api.post("/api/v1/credits/addons", headers={"Idempotency-Key": "order-42"})
+    assert first.status_code == again.status_code == 201 and first.json()["id"] == again.json()["id"]
+    assert shop.credits()["addon_remaining"] == 2500
+    assert shop.api.post("/api/v1/credits/addons", headers={"Idempotency-Key": "order-43"}).status_code == 201
+    assert shop.credits()["addon_remaining"] == 5000

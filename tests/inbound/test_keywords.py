@@ -252,3 +252,12 @@ def test_help_is_answered_from_the_number_the_customer_texted(shops, sim, worker
     worker.drain()
     [answer] = [m for m in sim.messages() if m["to"] == phone_of(customer)][1:]
     assert answer["from"] == second
+
+
+def test_help_is_answered_once_a_day_per_number(shops, sim, worker, live_server):
+    shop, customer, ticket = setup(shops, sim, worker)
+    for _ in range(3):
+        signed_twilio_text(live_server, shop, phone_of(customer), "HELP")
+    worker.drain()
+    answers = [m for m in shop.messages(customer_id=customer["id"]) if m["trigger"] == "help_reply"]
+    assert len(answers) == 1

@@ -9,7 +9,7 @@ from datetime import date, datetime
 
 import typer
 
-from repairtext.config import Settings
+from repairtext.config import INSECURE_DEV_KEY, Settings
 
 app = typer.Typer(help="repairtext: two-way SMS and MMS for a repair shop's ticket desk.", no_args_is_help=True)
 shop_app = typer.Typer(help="Shops (tenants).", no_args_is_help=True)
@@ -54,6 +54,9 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
 
     _quiet_logging()
     settings = Settings.from_env()
+    if settings.secret_key == INSECURE_DEV_KEY:
+        _fail("set REPAIRTEXT_SECRET_KEY (or the Twilio auth token): it signs staff sessions and encrypts shops' "
+              "Flowroute secrets; `repairtext demo` needs none")
     upgrade(settings.database_url)
     uvicorn.run(create_app(_context(settings)), host=host, port=port, log_level="info")
 

@@ -5,7 +5,7 @@ it on the right ticket or in the triage inbox, all in one transaction; media are
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -157,7 +157,8 @@ def _apply_keyword(ctx: Context, session: Session, shop: Shop, customers: list[C
         opt_outs.clear_opt_out(session, shop.id, sender)
         for customer in customers:
             customer.opted_out_at = None
-    elif keyword is Keyword.HELP and not twilio_handled and not provider_problem(ctx, shop):
+    elif (keyword is Keyword.HELP and not twilio_handled and not provider_problem(ctx, shop)
+          and not _helped_recently(session, shop.id, sender, now)):
         # Twilio's advanced opt-out already answered HELP when it set OptOutType; never answer twice.
         phone = display(shop.numbers[0].e164) if shop.numbers else ""
         body = f"{shop.name}: for help with your repair call {phone}. Reply STOP to stop texts."
@@ -166,6 +167,16 @@ def _apply_keyword(ctx: Context, session: Session, shop: Shop, customers: list[C
                        customer=customers[0] if customers else None, from_number=shop_number)
         except InsufficientCredits:
             pass  # out of credits: the customer's message still lands; the low-credit alert already told staff
+
+
+HELP_ANSWER_EVERY = timedelta(hours=24)
+
+
+def _helped_recently(session: Session, shop_id: int, sender: str, now) -> bool:
+    """One HELP answer a day per number: each costs the shop credits, and anyone can text HELP."""
+    return session.scalar(select(Message.id).where(
+        Message.shop_id == shop_id, Message.direction == "outbound", Message.trigger == "help_reply",
+        Message.to_number == sender, Message.created_at >= now - HELP_ANSWER_EVERY).limit(1)) is not None
 
 
 def do_assign(ctx: Context, shop_id: int, message_id: int, ticket_id: int) -> Message:

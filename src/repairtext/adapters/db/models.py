@@ -312,8 +312,10 @@ class LedgerEntry(Base):
 
 class AddonPurchase(Base):
     __tablename__ = "addon_purchases"
+    __table_args__ = (UniqueConstraint("shop_id", "idempotency_key"),)
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"), index=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(80))
     credits: Mapped[int] = mapped_column(Integer)
     price_cents: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -6,7 +6,7 @@ import csv
 import io
 from datetime import date
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Header, Query
 from fastapi.responses import Response
 
 from repairtext.adapters.db.models import Shop
@@ -38,8 +38,10 @@ def get_credits(shop: ShopDep, ctx: ContextDep, session: SessionDep) -> dict:
 
 
 @router.post("/credits/addons", status_code=201)
-def buy_addon(shop: ShopDep, ctx: ContextDep) -> dict:
-    purchase = credits.do_buy_addon(ctx, shop.id)
+def buy_addon(shop: ShopDep, ctx: ContextDep,
+              idempotency_key: str | None = Header(default=None, max_length=80)) -> dict:
+    """Send an `Idempotency-Key` header to make a retry safe: the same key never buys twice."""
+    purchase = credits.do_buy_addon(ctx, shop.id, idempotency_key)
     return {"id": purchase.id, "credits": purchase.credits, "price_cents": purchase.price_cents,
             "created_at": purchase.created_at}
 

@@ -1,4 +1,5 @@
-"""Opt-outs kept by number; each shop number says whose account it is on.
+"""Opt-outs kept by number; each shop number says whose account it is on; add-on purchases take an
+Idempotency-Key.
 
 Revision ID: 0002
 Revises: 0001
@@ -26,6 +27,10 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('shop_numbers', schema=None) as batch_op:
         batch_op.add_column(sa.Column('provider', sa.String(length=20), server_default='twilio', nullable=False))
+    with op.batch_alter_table('addon_purchases', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('idempotency_key', sa.String(length=80), nullable=True))
+        batch_op.create_unique_constraint(batch_op.f('uq_addon_purchases_shop_id_idempotency_key'),
+                                          ['shop_id', 'idempotency_key'])
     # Customers who opted out before this revision: their mobile numbers stay opted out.
     op.execute(
         "INSERT INTO opt_outs (shop_id, e164, opted_out_at) "
@@ -36,6 +41,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('addon_purchases', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('uq_addon_purchases_shop_id_idempotency_key'), type_='unique')
+        batch_op.drop_column('idempotency_key')
     with op.batch_alter_table('shop_numbers', schema=None) as batch_op:
         batch_op.drop_column('provider')
     op.drop_table('opt_outs')
