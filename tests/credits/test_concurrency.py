@@ -8,11 +8,8 @@ from datetime import date
 from sqlalchemy import func, select
 
 from repairtext.adapters.db.models import LedgerEntry, Message, Shop, Ticket
-from repairtext.domain.errors import InsufficientCredits
 from repairtext.services import credits
 from repairtext.services.outbound import do_text_customer_about_ticket
-from repairtext.services.shops import do_create_shop
-from support.shops import fresh_number
 
 
 def test_fifty_concurrent_sends_debit_exactly_the_ten_left(ctx, shops):

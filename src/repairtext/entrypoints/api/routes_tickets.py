@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from repairtext.adapters.db.models import Attachment, Message
-from repairtext.domain.errors import NotFound
+from repairtext.entrypoints.files import attachment_response
 from repairtext.entrypoints.api.deps import ContextDep, SessionDep, ShopDep
 from repairtext.entrypoints.api.schemas import (
     CommentCreate,
@@ -74,27 +74,20 @@ def list_comments(ticket_id: int, shop: ShopDep, session: SessionDep, ctx: Conte
     return [comment_view(c, ctx.settings.public_url) for c in tickets.list_comments(session, shop.id, ticket_id)]
 
 
-def _attachment(session, shop_id: int, attachment_id: int) -> Attachment:
-    a = session.scalar(select(Attachment).where(Attachment.id == attachment_id, Attachment.shop_id == shop_id))
-    if a is None:
-        raise NotFound(f"no attachment {attachment_id}")
-    return a
+def _attachment(session, shop_id: int, attachment_id: int) -> Attachment | None:
+    return session.scalar(select(Attachment).where(Attachment.id == attachment_id, Attachment.shop_id == shop_id))
 
 
 @router.get("/attachments/{attachment_id}")
 def get_attachment(attachment_id: int, shop: ShopDep, session: SessionDep, ctx: ContextDep) -> Response:
-    a = _attachment(session, shop.id, attachment_id)
-    return Response(ctx.blobs.get(a.blob_key), media_type=a.content_type,
-                    headers={"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"})
+    return attachment_response(ctx.blobs, _attachment(session, shop.id, attachment_id), False,
+                               cache="private, max-age=86400")
 
 
 @router.get("/attachments/{attachment_id}/thumbnail")
 def get_thumbnail(attachment_id: int, shop: ShopDep, session: SessionDep, ctx: ContextDep) -> Response:
-    a = _attachment(session, shop.id, attachment_id)
-    if not a.thumbnail_key:
-        raise NotFound(f"attachment {attachment_id} has no thumbnail")
-    return Response(ctx.blobs.get(a.thumbnail_key), media_type=a.thumbnail_content_type,
-                    headers={"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"})
+    return attachment_response(ctx.blobs, _attachment(session, shop.id, attachment_id), True,
+                               cache="private, max-age=86400")
 
 
 @router.get("/messages", response_model=list[MessagePublic], response_model_by_alias=True)

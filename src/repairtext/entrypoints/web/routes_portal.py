@@ -9,6 +9,7 @@ from repairtext.adapters.db.models import Shop
 from repairtext.domain.errors import NotFound
 from repairtext.entrypoints.api.deps import ContextDep
 from repairtext.entrypoints.api.views import attachment_view, comment_view, ticket_view
+from repairtext.entrypoints.files import attachment_response
 from repairtext.entrypoints.web import queries
 from repairtext.entrypoints.web.rendering import page
 from repairtext.services import tickets
@@ -35,13 +36,8 @@ def _portal_file(ctx, token: str, attachment_id: int, thumbnail: bool) -> Respon
     with ctx.db.transaction() as session:
         ticket = queries.ticket_for_portal(session, token)
         a = queries.portal_attachment(session, ticket, attachment_id) if ticket is not None else None
-    if a is None or (thumbnail and not a.thumbnail_key):
-        raise NotFound("no such attachment")
-    key, kind = (a.thumbnail_key, a.thumbnail_content_type) if thumbnail else (a.blob_key, a.content_type)
-    return Response(ctx.blobs.get(key), media_type=kind, headers={
-        "X-Content-Type-Options": "nosniff", "Content-Security-Policy": "default-src 'none'",
-        "Cache-Control": "private, max-age=3600", "Referrer-Policy": "no-referrer",
-        "X-Robots-Tag": "noindex"})
+    return attachment_response(ctx.blobs, a, thumbnail, cache="private, max-age=3600",
+                               extra_headers={"Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"})
 
 
 @router.get("/portal/{token}/attachments/{attachment_id:int}")

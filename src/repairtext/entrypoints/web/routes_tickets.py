@@ -5,10 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from repairtext.domain.errors import NotFound, ValidationFailed
+from repairtext.domain.errors import ValidationFailed
 from repairtext.entrypoints.api.deps import ContextDep
 from repairtext.entrypoints.api.schemas import CommentCreate, CustomerCreate, SegmentsIn, TicketCreate
 from repairtext.entrypoints.api.views import customer_view, ticket_view
+from repairtext.entrypoints.files import attachment_response
 from repairtext.entrypoints.web import conversation, queries
 from repairtext.entrypoints.web.auth import PostedDep, StaffDep, flash
 from repairtext.entrypoints.web.forms import field_errors, see_other, validated
@@ -126,12 +127,7 @@ def segments(body: SegmentsIn, staff: StaffDep) -> dict:
 def _attachment_response(ctx, staff, attachment_id: int, thumbnail: bool) -> Response:
     with ctx.db.transaction() as session:
         a = queries.staff_attachment(session, staff.shop.id, attachment_id)
-    if a is None or (thumbnail and not a.thumbnail_key):
-        raise NotFound(f"no attachment {attachment_id}")
-    key, kind = (a.thumbnail_key, a.thumbnail_content_type) if thumbnail else (a.blob_key, a.content_type)
-    return Response(ctx.blobs.get(key), media_type=kind, headers={
-        "Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff",
-        "Content-Security-Policy": "default-src 'none'"})
+    return attachment_response(ctx.blobs, a, thumbnail, cache="private, max-age=86400")
 
 
 @router.get("/ui/attachments/{attachment_id:int}")
