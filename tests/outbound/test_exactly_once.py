@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import select
 
 from repairtext.adapters.db.jobs import claim_due_jobs
-from repairtext.adapters.db.models import Job, Shop
+from repairtext.adapters.db.models import Job
 from repairtext.clock import SettableClock
 from support.shops import eventually
 
@@ -53,7 +53,7 @@ def test_timeout_after_the_provider_accepted_does_not_send_twice(shops, sim, wor
 
 def test_worker_killed_mid_send_leaves_work_another_finishes_once(shops, sim, worker, ctx):
     """A worker claims the job, the provider accepts the text, and the worker dies before recording it."""
-    from repairtext.services.sending import _begin_attempt
+    from repairtext.services.sending import begin_attempts
 
     ctx.clock = clock = SettableClock(datetime.now(timezone.utc))
     shop = shops.create()
@@ -61,10 +61,8 @@ def test_worker_killed_mid_send_leaves_work_another_finishes_once(shops, sim, wo
     with ctx.db.transaction() as session:
         [job] = claim_due_jobs(session, "doomed", clock.now(), timedelta(seconds=60), 10)
         job_id = job.id
-    attempt = _begin_attempt(ctx, job_id, "doomed")
-    with ctx.db.transaction() as session:
-        dead_shop = session.get(Shop, shop.id)
-        ctx.provider_named(attempt.provider_name, dead_shop).send(attempt.text)  # ...and the process dies here
+    [attempt] = begin_attempts(ctx, [job_id], "doomed")
+    attempt.provider.send(attempt.text)              # ...and the process dies here
     assert worker.drain() == 0                       # leased: nobody else may take it yet
     clock.advance(timedelta(seconds=61))
     assert worker.drain() == 1

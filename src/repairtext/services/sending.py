@@ -1,25 +1,32 @@
-"""Carrying out one queued send, exactly once as the customer sees it.
+"""Carrying out queued sends, exactly once as the customer sees it.
 
-The provider is called outside any transaction. Before a message that was attempted before is sent again,
-the provider is asked whether it already has it (a timeout or a 5xx may hide an accepted send, and a worker
-may have died between the provider's answer and our commit): one outbox row, one provider id.
+A worker sends a batch of claimed jobs in three steps: one transaction marks them all `sending` (after
+checking each is still this worker's and may still go), the provider calls run in parallel outside any
+transaction, and one transaction records every outcome. The database work per text is a share of two
+transactions, not several of its own.
+
+Before a message that was attempted before is sent again, the provider is asked whether it already has it (a
+timeout or a 5xx may hide an accepted send, and a worker may have died between the provider's answer and our
+commit): one outbox row, one provider id.
 
 A job belongs to the worker that claimed it only while its lease runs. Each step checks that it still owns
-the job (and renews the lease before calling the provider), so a worker that lost its lease, say after a
-long pause, never sends, fails or refunds a job another worker has taken over.
+the job, and a send that could not start well inside the lease is not started, so a worker that lost its lease,
+say after a long pause, never sends, fails or refunds a job another worker has taken over.
 """
 
 from __future__ import annotations
 
 import random
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from repairtext.adapters.db.models import Customer, Job, Message, Shop, Ticket
-from repairtext.adapters.providers.base import OutboundText, ProviderError, SendReceipt
+from repairtext.adapters.db.models import Customer, Job, Message, OptOut, PendingReceipt, Shop, Ticket
+from repairtext.adapters.providers.base import OutboundText, Provider, ProviderError, SendReceipt
 from repairtext.bootstrap import Context
 from repairtext.services import credits, opt_outs
 from repairtext.services.comments import add_system_note
@@ -29,19 +36,28 @@ from repairtext.services.receipts import apply_pending_receipts, set_status
 MAX_BACKOFF = timedelta(minutes=30)
 # Covers a look-up and a send, each bounded by the provider timeout, with room to spare.
 LEASE = timedelta(seconds=60)
+# A send not started this long after its batch was marked is left for the next claim (its lease may be near
+# its end, and another worker could take the job while we were still about to send).
+START_WITHIN = LEASE / 3
 
 
 @dataclass(frozen=True)
 class Attempt:
+    job_id: int
+    message_id: int
     text: OutboundText
-    provider_name: str
+    provider: Provider | ProviderError
     look_up_first: bool
     since: datetime
-    known_ids: set[str]
+    known_ids: frozenset[str]
 
 
-class NotSendable(Exception):
-    """The text may no longer go (the customer opted out while it waited); it fails with this reason."""
+@dataclass(frozen=True)
+class Outcome:
+    attempt: Attempt
+    receipt: SendReceipt | None = None
+    error: ProviderError | None = None
+    not_started: bool = False
 
 
 def backoff(attempt: int, retry_after: float | None) -> timedelta:
@@ -53,123 +69,177 @@ def backoff(attempt: int, retry_after: float | None) -> timedelta:
     return timedelta(seconds=delay)
 
 
-def _owned_job(session: Session, job_id: int, owner: str, now: datetime) -> Job | None:
-    job = session.get(Job, job_id, with_for_update=True)
-    if job is None or job.state != "running" or job.locked_by != owner:
-        return None
-    return job
+def process_send(ctx: Context, job_id: int, owner: str) -> None:
+    """One job, start to end (the batch path with a batch of one)."""
+    process_send_batch(ctx, [job_id], owner, run=lambda fn, items: [fn(i) for i in items])
 
 
-def _begin_attempt(ctx: Context, job_id: int, owner: str) -> Attempt | None:
+def process_send_batch(ctx: Context, job_ids: list[int], owner: str,
+                       run: Callable[[Callable, list], Iterable] | None = None) -> None:
+    run = run or (lambda fn, items: [fn(i) for i in items])
+    marked_at = time.monotonic()
+    attempts = begin_attempts(ctx, job_ids, owner)
+    outcomes = list(run(lambda a: attempt_send(a, marked_at), attempts))
+    record_outcomes(ctx, owner, outcomes)
+
+
+def _owned(job: Job | None, owner: str) -> bool:
+    return job is not None and job.state == "running" and job.locked_by == owner
+
+
+def begin_attempts(ctx: Context, job_ids: list[int], owner: str) -> list[Attempt]:
     now = ctx.clock.now()
     with ctx.db.transaction() as session:
-        job = _owned_job(session, job_id, owner, now)
-        if job is None:
-            return None
-        message = session.get(Message, job.message_id)
-        if message.status not in ("queued", "sending") or message.provider_id:
-            job.state, job.finished_at = "done", now  # already carried out by an earlier attempt
-            return None
-        job.lease_until = now + LEASE
-        refusal = opt_outs.refusal_at_send_time(session, message)
-        if refusal:
-            _fail(ctx, session, job, message, None, refusal, now)
-            return None
-        look_up_first = message.send_attempts > 0
-        message.send_attempts += 1
-        message.first_attempt_at = message.first_attempt_at or now
-        message.status, message.updated_at = "sending", now
-        known = set(session.scalars(select(Message.provider_id).where(
-            Message.shop_id == message.shop_id, Message.to_number == message.to_number,
-            Message.provider_id.is_not(None))))
-        shop = session.get(Shop, message.shop_id)
-        text = OutboundText(to=message.to_number, from_=message.from_number, body=message.body,
-                            status_callback=status_callback_url(ctx, shop, message.provider))
-        return Attempt(text, message.provider, look_up_first, message.first_attempt_at, known)
+        jobs = [j for j in session.scalars(select(Job).where(Job.id.in_(job_ids)).order_by(Job.id)
+                                           .with_for_update()) if _owned(j, owner)]
+        if not jobs:
+            return []
+        messages = {m.id: m for m in session.scalars(select(Message).where(
+            Message.id.in_([j.message_id for j in jobs])).with_for_update())}
+        shops = {s.id: s for s in session.scalars(select(Shop).where(Shop.id.in_({m.shop_id for m in messages.values()})))}
+        stopped = _opted_out(session, messages.values())
+        providers: dict[tuple[int, str], Provider | ProviderError] = {}
+        attempts = []
+        for job in jobs:
+            message = messages[job.message_id]
+            if message.status not in ("queued", "sending") or message.provider_id:
+                job.state, job.finished_at = "done", now  # already carried out by an earlier attempt
+                continue
+            if message.id in stopped:
+                _fail(ctx, session, job, message, None, stopped[message.id], now)
+                continue
+            shop = shops[message.shop_id]
+            key = (shop.id, message.provider)
+            if key not in providers:
+                providers[key] = _provider(ctx, shop, message.provider)
+            look_up_first = message.send_attempts > 0
+            job.lease_until = now + LEASE
+            message.send_attempts += 1
+            message.first_attempt_at = message.first_attempt_at or now
+            message.status, message.updated_at = "sending", now
+            text = OutboundText(to=message.to_number, from_=message.from_number, body=message.body,
+                                status_callback=status_callback_url(ctx, shop, message.provider))
+            attempts.append(Attempt(job.id, message.id, text, providers[key], look_up_first,
+                                    message.first_attempt_at, _known_ids(session, message) if look_up_first else frozenset()))
+        return attempts
 
 
-def _provider(ctx: Context, shop_id: int, name: str):
+def _opted_out(session: Session, messages: Iterable[Message]) -> dict[int, str]:
+    """Messages whose recipient opted out while they waited (quiet hours, retries), with the reason."""
+    candidates = [m for m in messages if m.trigger not in opt_outs.ALWAYS_ALLOWED_TRIGGERS]
+    if not candidates:
+        return {}
+    by_number = {(shop_id, e164): at for shop_id, e164, at in session.execute(
+        select(OptOut.shop_id, OptOut.e164, OptOut.opted_out_at).where(
+            OptOut.shop_id.in_({m.shop_id for m in candidates}), OptOut.e164.in_({m.to_number for m in candidates})))}
+    by_customer = dict(session.execute(select(Customer.id, Customer.opted_out_at).where(
+        Customer.id.in_({m.customer_id for m in candidates if m.customer_id}), Customer.opted_out_at.is_not(None))).all())
+    refused = {}
+    for m in candidates:
+        since = by_customer.get(m.customer_id) or by_number.get((m.shop_id, m.to_number))
+        if since is not None:
+            refused[m.id] = f"{m.to_number} replied STOP on {since.date().isoformat()} while the text was waiting"
+    return refused
+
+
+def _known_ids(session: Session, message: Message) -> frozenset[str]:
+    """Provider ids already ours for this recipient: a look-up must not mistake one of them for this text."""
+    return frozenset(session.scalars(select(Message.provider_id).where(
+        Message.shop_id == message.shop_id, Message.direction == "outbound",
+        Message.to_number == message.to_number, Message.provider_id.is_not(None))))
+
+
+def _provider(ctx: Context, shop: Shop, name: str) -> Provider | ProviderError:
     """The provider the message was queued (and paid) for, not whatever the shop uses now."""
-    with ctx.db.transaction() as session:
-        shop = session.get(Shop, shop_id)
-        try:
-            provider = ctx.provider_named(name, shop)
-        except Exception as exc:  # e.g. a Flowroute secret sealed with another REPAIRTEXT_SECRET_KEY
-            raise ProviderError(f"the shop's {name} credentials cannot be read ({type(exc).__name__})",
-                                code="credentials") from exc
-    if provider is None:
-        raise ProviderError(f"the shop's {name} account is not configured", code="not_configured")
-    return provider
-
-
-def process_send(ctx: Context, job_id: int, owner: str) -> None:
-    attempt = _begin_attempt(ctx, job_id, owner)
-    if attempt is None:
-        return
-    with ctx.db.transaction() as session:
-        shop_id = session.get(Job, job_id).shop_id
-    receipt = None
     try:
-        provider = _provider(ctx, shop_id, attempt.provider_name)
+        provider = ctx.provider_named(name, shop)
+    except Exception as exc:  # e.g. a Flowroute secret sealed with another REPAIRTEXT_SECRET_KEY
+        return ProviderError(f"the shop's {name} credentials cannot be read ({type(exc).__name__})", code="credentials")
+    return provider or ProviderError(f"the shop's {name} account is not configured", code="not_configured")
+
+
+def attempt_send(attempt: Attempt, marked_at: float) -> Outcome:
+    """The provider calls, outside any transaction."""
+    if time.monotonic() - marked_at > START_WITHIN.total_seconds():
+        return Outcome(attempt, not_started=True)
+    provider = attempt.provider
+    if isinstance(provider, ProviderError):
+        return Outcome(attempt, error=provider)
+    try:
+        receipt = None
         if attempt.look_up_first:
-            receipt = provider.find_sent(attempt.text, attempt.since, attempt.known_ids)
-        if receipt is None:
-            receipt = provider.send(attempt.text)
+            receipt = provider.find_sent(attempt.text, attempt.since, set(attempt.known_ids))
+        return Outcome(attempt, receipt=receipt or provider.send(attempt.text))
     except ProviderError as error:
-        if error.ambiguous and _is_last_attempt(ctx, job_id):
-            receipt = _last_look_up(provider, attempt)
-        if receipt is None:
-            _record_failure(ctx, job_id, owner, error)
-            return
-    _record_success(ctx, job_id, owner, receipt)
+        return Outcome(attempt, error=error)
 
 
-def _is_last_attempt(ctx: Context, job_id: int) -> bool:
-    with ctx.db.transaction() as session:
-        job = session.get(Job, job_id)
-        return job.attempts >= job.max_attempts
-
-
-def _last_look_up(provider, attempt: Attempt) -> SendReceipt | None:
+def _last_look_up(attempt: Attempt) -> SendReceipt | None:
     """Before giving up after an answer we never got, ask once more: it may well have been delivered."""
     try:
-        return provider.find_sent(attempt.text, attempt.since, attempt.known_ids)
+        return attempt.provider.find_sent(attempt.text, attempt.since, set(attempt.known_ids))
     except ProviderError:
         return None
 
 
-def _record_success(ctx: Context, job_id: int, owner: str, receipt: SendReceipt) -> None:
+def record_outcomes(ctx: Context, owner: str, outcomes: list[Outcome]) -> None:
+    if not outcomes:
+        return
+    for outcome in outcomes:  # rare: the last try of a text whose answer never came
+        if outcome.error is not None and outcome.error.ambiguous:
+            with ctx.db.transaction() as session:
+                job = session.get(Job, outcome.attempt.job_id)
+                last = job.attempts >= job.max_attempts
+            if last and (receipt := _last_look_up(outcome.attempt)) is not None:
+                outcome = Outcome(outcome.attempt, receipt=receipt)  # noqa: PLW2901
+                outcomes = [outcome if o.attempt is outcome.attempt else o for o in outcomes]
     now = ctx.clock.now()
     with ctx.db.transaction() as session:
-        job = session.get(Job, job_id, with_for_update=True)
-        message = session.get(Message, job.message_id, with_for_update=True)
-        if message.provider_id is None:
-            # Recorded even if our lease ran out meanwhile: the text went, and whoever holds the job now
-            # will find the provider id and stop.
-            message.provider_id = receipt.provider_id
-            message.error, message.error_code = None, None
-            set_status(session, message, "accepted", now, provider_status=receipt.status)
+        ids = [o.attempt.job_id for o in outcomes]
+        jobs = {j.id: j for j in session.scalars(select(Job).where(Job.id.in_(ids)).with_for_update())}
+        messages = {m.id: m for m in session.scalars(select(Message).where(
+            Message.id.in_([o.attempt.message_id for o in outcomes])).with_for_update())}
+        parked = set(session.scalars(select(PendingReceipt.provider_id).where(PendingReceipt.provider_id.in_(
+            [o.receipt.provider_id for o in outcomes if o.receipt]))))
+        for outcome in outcomes:
+            job, message = jobs[outcome.attempt.job_id], messages[outcome.attempt.message_id]
+            if outcome.receipt is not None:
+                _record_success(ctx, session, job, message, owner, outcome.receipt, parked, now)
+            elif outcome.not_started:
+                if _owned(job, owner):
+                    job.state, job.lease_until = "pending", None
+                    message.status = "queued" if message.status == "sending" else message.status
+            else:
+                _record_failure(ctx, session, job, message, owner, outcome.error, now)
+
+
+def _record_success(ctx: Context, session: Session, job: Job, message: Message, owner: str,
+                    receipt: SendReceipt, parked: set[str], now: datetime) -> None:
+    if message.provider_id is None:
+        # Recorded even if our lease ran out meanwhile: the text went, and whoever holds the job now will
+        # find the provider id and stop.
+        message.provider_id = receipt.provider_id
+        message.error, message.error_code = None, None
+        set_status(session, message, "accepted", now, provider_status=receipt.status)
+        if receipt.provider_id in parked:
             apply_pending_receipts(ctx, session, message, now)
-        if job.state == "running" and job.locked_by == owner:
-            job.state, job.finished_at, job.last_error = "done", now, None
+    if _owned(job, owner):
+        job.state, job.finished_at, job.last_error = "done", now, None
 
 
-def _record_failure(ctx: Context, job_id: int, owner: str, error: ProviderError) -> None:
-    now = ctx.clock.now()
-    with ctx.db.transaction() as session:
-        job = _owned_job(session, job_id, owner, now)
-        if job is None:
-            return  # another worker owns the job now; its outcome is its own
-        message = session.get(Message, job.message_id, with_for_update=True)
-        if message.provider_id:
-            job.state, job.finished_at = "done", now
-            return
-        job.last_error = str(error)
-        if error.retryable and job.attempts < job.max_attempts:
-            job.state, job.run_after, job.lease_until = "pending", now + backoff(job.attempts, error.retry_after), None
-            message.status, message.error, message.updated_at = "queued", f"will retry: {error}", now
-            return
-        _fail(ctx, session, job, message, error.code, error.message, now, opted_out=error.opted_out)
+def _record_failure(ctx: Context, session: Session, job: Job, message: Message, owner: str,
+                    error: ProviderError, now: datetime) -> None:
+    if not _owned(job, owner):
+        return  # another worker owns the job now; its outcome is its own
+    if message.provider_id:
+        job.state, job.finished_at = "done", now
+        return
+    job.last_error = str(error)
+    if error.retryable and job.attempts < job.max_attempts:
+        job.state, job.run_after, job.lease_until = "pending", now + backoff(job.attempts, error.retry_after), None
+        message.status, message.error, message.updated_at = "queued", f"will retry: {error}", now
+        return
+    _fail(ctx, session, job, message, error.code, error.message, now, opted_out=error.opted_out)
 
 
 def _fail(ctx: Context, session: Session, job: Job, message: Message, code: str | None, reason: str,

@@ -26,33 +26,44 @@ HOUSEKEEPING_EVERY = timedelta(minutes=1)
 
 
 def handlers() -> dict[str, Callable[[Context, int, str], None]]:
+    """Jobs carried out one at a time (sends go in batches, see run_once)."""
     from repairtext.services import inbound_media
 
     return {SEND_JOB: sending.process_send, inbound_media.MEDIA_JOB: inbound_media.process_media}
 
 
 class Worker:
-    def __init__(self, ctx: Context, name: str | None = None, concurrency: int = 4):
+    def __init__(self, ctx: Context, name: str | None = None, concurrency: int = 4, batch: int | None = None):
         self.ctx = ctx
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.concurrency = concurrency
+        # Claiming a few rounds of work at once keeps the database work per text small; sending.START_WITHIN
+        # makes sure a claimed send that waited too long for a thread is left for the next claim.
+        self.batch = batch or concurrency * 4
         self.wake = ctx.work_queued
         self._handlers = handlers()
         self._last_housekeeping = None
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="repairtext-worker")
 
     def run_once(self) -> int:
-        """Claim as many due jobs as there are threads and carry them out. Returns how many were claimed.
-
-        Never more: a job claimed but waiting for a thread would see its lease run out and be taken by
-        another worker while this one still means to run it."""
+        """Claim a batch of due jobs and carry them out: the sends together (one transaction before, the
+        provider calls in parallel, one transaction after), other jobs one by one. Returns how many."""
         now = self.ctx.clock.now()
         with self.ctx.db.transaction() as session:
-            jobs = claim_due_jobs(session, self.name, now, sending.LEASE, self.concurrency)
+            jobs = claim_due_jobs(session, self.name, now, sending.LEASE, self.batch)
             claimed = [(job.id, job.kind) for job in jobs]
         if not claimed:
             return 0
-        list(self._pool.map(self._run_job, claimed))
+        sends = [job_id for job_id, kind in claimed if kind == SEND_JOB]
+        others = [(job_id, kind) for job_id, kind in claimed if kind != SEND_JOB]
+        if sends:
+            try:
+                sending.process_send_batch(self.ctx, sends, self.name, run=self._pool.map)
+            except Exception as exc:
+                log.exception("send batch failed")
+                for job_id in sends:
+                    self._release_after_crash(job_id, SEND_JOB, exc)
+        list(self._pool.map(self._run_job, others))
         return len(claimed)
 
     def _run_job(self, job: tuple[int, str]) -> None:

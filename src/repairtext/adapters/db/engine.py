@@ -3,8 +3,9 @@ transactions never both read a balance and then both debit it (SQLite's equivale
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 from sqlalchemy import create_engine, event
@@ -12,13 +13,13 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 
-def make_engine(url: str, **kwargs) -> Engine:
+def make_engine(url: str, *, sqlite_begin: str = "BEGIN IMMEDIATE", **kwargs) -> Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
-        _make_sqlite_transactions_immediate(engine)
+        _take_over_sqlite_transactions(engine, sqlite_begin)
         return engine
     if "poolclass" not in kwargs:
         kwargs.setdefault("pool_size", 10)
@@ -26,7 +27,7 @@ def make_engine(url: str, **kwargs) -> Engine:
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
-def _make_sqlite_transactions_immediate(engine: Engine) -> None:
+def _take_over_sqlite_transactions(engine: Engine, begin: str) -> None:
     # pysqlite's own BEGIN handling is deferred and lazy; take it over (SQLAlchemy's documented recipe).
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection, _record):
@@ -40,7 +41,7 @@ def _make_sqlite_transactions_immediate(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql(begin)
 
 
 class Database:
@@ -48,6 +49,12 @@ class Database:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite has one writer at a time. Threads of this process queue on a lock instead of in SQLite's busy
+        # handler, which sleeps up to 100 ms between tries; other processes still meet the busy handler.
+        self._sqlite_writer = threading.RLock() if self.is_sqlite else nullcontext()
+        # Reads need no write lock: on SQLite they get a plain (deferred) BEGIN on an engine of their own.
+        read_engine = make_engine(url, sqlite_begin="BEGIN", **engine_kwargs) if self.is_sqlite else self.engine
+        self.read_sessions = sessionmaker(read_engine, expire_on_commit=False)
 
     @property
     def is_sqlite(self) -> bool:
@@ -56,9 +63,17 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """The unit of work: one decision, one commit; any exception rolls the whole of it back."""
-        with self.sessions() as session:
+        with self._sqlite_writer, self.sessions() as session:
+            with session.begin():
+                yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A consistent snapshot to read from; never for writes (they belong in transaction())."""
+        with self.read_sessions() as session:
             with session.begin():
                 yield session
 
     def dispose(self) -> None:
         self.engine.dispose()
+        self.read_sessions.kw["bind"].dispose()

@@ -21,7 +21,8 @@ ContextDep = Annotated[Context, Depends(get_context)]
 
 
 def get_session(ctx: ContextDep) -> Iterator[Session]:
-    with ctx.db.transaction() as session:
+    """A read session for GET-style routes (routes that change state open ctx.db.transaction() themselves)."""
+    with ctx.db.reading() as session:
         yield session
 
 
