@@ -217,18 +217,17 @@ def time_receive(ctx, senders: list[int]) -> tuple[list[float], dict[str, int]]:
 
 
 def time_route(ctx, shop_id: int, senders: list[int]) -> list[float]:
-    from repairtext.services.inbound import _route
+    """The routing decision alone: the sender's customers and tickets, the last text sent, the rule."""
+    from repairtext.domain.routing import route_reply
+    from repairtext.services.inbound import last_outbound, senders_tickets
 
     timings = []
     for i in senders:
         with ctx.db.transaction() as session:
-            shop = session.get(Shop, shop_id)
-            customer = session.get(Customer, i + 1)
-            message = Message(shop_id=shop_id, direction="inbound", from_number=customer_number(i),
-                              to_number=SHOP_NUMBER, body="Is it ready yet?")
             now = ctx.clock.now()
             started = time.perf_counter()
-            _route(session, shop, message, [customer], now)
+            ids, tickets, _ = senders_tickets(session, shop_id, customer_number(i))
+            route_reply("Is it ready yet?", ids, tickets, last_outbound(session, shop_id, customer_number(i), ids), now)
             timings.append(time.perf_counter() - started)
     return timings
 

@@ -5,20 +5,20 @@ it on the right ticket or in the triage inbox, all in one transaction; media are
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from repairtext.adapters.db.models import Customer, CustomerPhone, Job, Message, Shop, ShopNumber, Ticket
+from repairtext.adapters.db.models import Comment, Customer, CustomerPhone, Job, Message, Shop, ShopNumber, Ticket
 from repairtext.bootstrap import Context
 from repairtext.domain import routing, tickets as ticket_rules
 from repairtext.domain.errors import InsufficientCredits, NotFound, ValidationFailed
 from repairtext.domain.keywords import Keyword, classify
 from repairtext.domain.phones import display, to_e164
 from repairtext.services import opt_outs
-from repairtext.services.comments import add_comment
 from repairtext.services.outbound import last_outbound_to, provider_problem, queue_text
 
 MEDIA_JOB = "inbound_media"
@@ -50,6 +50,7 @@ def _shop_for_number(session: Session, e164: str, provider: str) -> Shop | None:
     return session.get(Shop, row.shop_id) if row else None
 
 
+@lru_cache(maxsize=65_536)  # pure, and parsing is a good share of a webhook's time; senders repeat
 def _e164_or_raw(raw: str, field: str) -> str:
     """E.164 whatever form the provider used. Flowroute writes numbers as digits without '+': 11 of them for
     North America, the whole international number otherwise. A sender that is no phone number (a short code,
@@ -79,72 +80,83 @@ def do_receive(ctx: Context, text: InboundText, shop_id: int | None = None) -> R
 
 
 def _receive(ctx: Context, session: Session, text: InboundText, shop_id: int | None, now: datetime) -> Received:
-    existing = session.scalar(select(Message.id).where(Message.provider == text.provider,
-                                                       Message.provider_id == text.provider_id))
-    if existing:
-        return Received(existing, True, shop_id)
+    """The webhook's hot path, in plain SQL statements (it runs for every reply): find the shop, the sender's
+    customers and tickets, and the last text sent to them; route; write the comment and the message.
+    A duplicate delivery fails on the message's unique (provider, provider id) and rolls all of it back."""
     to, sender = _e164_or_raw(text.to_number, "To"), _e164_or_raw(text.from_number, "From")
-    shop = session.get(Shop, shop_id) if shop_id else _shop_for_number(session, to, text.provider)
-    if shop is None:
-        raise NotFound(f"no shop owns the number {to}")
-    message = Message(
-        shop_id=shop.id, direction="inbound", provider=text.provider, provider_id=text.provider_id,
-        from_number=sender, to_number=to, body=text.body or "", status="received",
-        media=[dict(m, state="pending") for m in text.media] or None, created_at=now, updated_at=now,
-    )
-    session.add(message)
-    session.flush()
+    if shop_id is None:
+        shop_id = session.scalar(select(ShopNumber.shop_id).where(ShopNumber.e164 == to,
+                                                                  ShopNumber.provider == text.provider))
+        if shop_id is None:
+            raise NotFound(f"no shop owns the number {to}")
+    customer_ids, tickets, any_opted_out = senders_tickets(session, shop_id, sender)
 
-    customers = list(session.scalars(
-        select(Customer).join(CustomerPhone, CustomerPhone.customer_id == Customer.id)
-        .where(CustomerPhone.shop_id == shop.id, CustomerPhone.e164 == sender).distinct().order_by(Customer.id)
-    ))
     keyword = classify(text.body, text.opt_out_type)
-    was_opted_out = any(c.opted_out_at for c in customers) or bool(opt_outs.number_opted_out(session, shop.id, sender))
     if keyword is not None:
-        _apply_keyword(ctx, session, shop, customers, sender, to, keyword,
+        was_opted_out = any_opted_out or bool(opt_outs.number_opted_out(session, shop_id, sender))
+        customers = list(session.scalars(select(Customer).where(Customer.id.in_(customer_ids)).order_by(Customer.id)))
+        _apply_keyword(ctx, session, session.get(Shop, shop_id), customers, sender, to, keyword,
                        twilio_handled=bool(text.opt_out_type), now=now)
-    if keyword is Keyword.START and not was_opted_out:
-        keyword = None  # "Yes" to "Can you pick it up today?" is an answer, not an opt-in
+        if keyword is Keyword.START and not was_opted_out:
+            keyword = None  # "Yes" to "Can you pick it up today?" is an answer, not an opt-in
 
-    route = _route(session, shop, message, customers, now)
-    message.routing_rule, message.routing_reason = route.rule, route.reason
-    message.customer_id = route.customer_id
-    if route.to_inbox:
-        message.inbox_state = "triage"
-    else:
-        message.inbox_state = "routed"
-        place_on_ticket(session, session.get(Ticket, route.ticket_id), message, keyword, now)
+    recent = last_outbound(session, shop_id, sender, customer_ids)
+    route = routing.route_reply(text.body, customer_ids, tickets, recent, now)
+    comment_id = None
+    if not route.to_inbox:
+        comment_id = place_reply(session, shop_id, route.ticket_id, text.body or "", keyword, now)
+    message_id = session.execute(insert(Message).values(
+        shop_id=shop_id, direction="inbound", provider=text.provider, provider_id=text.provider_id,
+        from_number=sender, to_number=to, body=text.body or "", status="received",
+        media=[dict(m, state="pending") for m in text.media] or None,
+        ticket_id=route.ticket_id, customer_id=route.customer_id, comment_id=comment_id,
+        inbox_state="triage" if route.to_inbox else "routed", routing_rule=route.rule, routing_reason=route.reason,
+        created_at=now, updated_at=now,
+    ).returning(Message.id)).scalar_one()
     if text.media:
-        session.add(Job(shop_id=shop.id, kind=MEDIA_JOB, message_id=message.id, state="pending", run_after=now,
-                        max_attempts=3, created_at=now))
-    return Received(message.id, False, shop.id)
+        session.execute(insert(Job).values(shop_id=shop_id, kind=MEDIA_JOB, message_id=message_id, state="pending",
+                                           run_after=now, max_attempts=3, created_at=now))
+    return Received(message_id, False, shop_id)
 
 
-def _route(session: Session, shop: Shop, message: Message, customers: list[Customer], now) -> routing.Route:
-    ids = [c.id for c in customers]
-    tickets = session.scalars(select(Ticket).where(Ticket.shop_id == shop.id, Ticket.customer_id.in_(ids))).all() if ids else []
-    last = last_outbound_to(session, shop.id, message.from_number) if ids else None
-    recent = None
-    if last is not None and last.customer_id in ids:
-        recent = routing.RecentOutbound(last.ticket_id, last.customer_id, last.created_at)
-    refs = [routing.TicketRef(t.id, t.number, t.customer_id, ticket_rules.is_open(t.status)) for t in tickets]
-    return routing.route_reply(message.body, ids, refs, recent, now)
+def senders_tickets(session: Session, shop_id: int, sender: str) -> tuple[list[int], list[routing.TicketRef], bool]:
+    """The shop's customers with this number, their tickets, and whether any of them opted out: one query."""
+    rows = session.execute(
+        select(Customer.id, Customer.opted_out_at, Ticket.id, Ticket.number, Ticket.status)
+        .select_from(CustomerPhone).join(Customer, Customer.id == CustomerPhone.customer_id)
+        .outerjoin(Ticket, (Ticket.customer_id == Customer.id) & (Ticket.shop_id == CustomerPhone.shop_id))
+        .where(CustomerPhone.shop_id == shop_id, CustomerPhone.e164 == sender)
+    ).all()
+    tickets = {row[2]: routing.TicketRef(row[2], row[3], row[0], ticket_rules.is_open(row[4])) for row in rows if row[2]}
+    return sorted({row[0] for row in rows}), list(tickets.values()), any(row[1] for row in rows)
 
 
-def place_on_ticket(session: Session, ticket: Ticket, message: Message, keyword: Keyword | None, now) -> None:
+def last_outbound(session: Session, shop_id: int, sender: str, customer_ids: list[int]) -> routing.RecentOutbound | None:
+    if not customer_ids:
+        return None
+    row = session.execute(last_outbound_to(shop_id, sender)).first()
+    if row is None or row.customer_id not in customer_ids:
+        return None
+    return routing.RecentOutbound(row.ticket_id, row.customer_id, row.created_at)
+
+
+KEYWORD_NOTES = {Keyword.STOP: "opted out of texts", Keyword.START: "opted back in to texts",
+                 Keyword.HELP: "asked for help"}
+
+
+def place_reply(session: Session, shop_id: int, ticket_id: int, body: str, keyword: Keyword | None, now) -> int:
     """A reply becomes the customer's public comment and sets the ticket to Customer Reply (reopening it).
-    A keyword is kept as a hidden note instead: staff see it, the portal does not."""
-    message.ticket_id, message.customer_id = ticket.id, ticket.customer_id
+    A keyword is kept as a hidden note instead: staff see it, the portal does not. Returns the comment's id."""
     if keyword is not None:
-        note = {Keyword.STOP: "opted out of texts", Keyword.START: "opted back in to texts",
-                Keyword.HELP: "asked for help"}[keyword]
-        comment = add_comment(session, ticket, f"Customer texted {message.body.strip() or keyword.value}: {note}.",
-                              author="customer", public=False, now=now)
+        comment_body, public = f"Customer texted {body.strip() or keyword.value}: {KEYWORD_NOTES[keyword]}.", False
     else:
-        comment = add_comment(session, ticket, message.body, author="customer", public=True, now=now)
-        ticket.status = ticket_rules.CUSTOMER_REPLY
-    message.comment_id = comment.id
+        comment_body, public = body, True
+    comment_id = session.execute(insert(Comment).values(
+        shop_id=shop_id, ticket_id=ticket_id, body=comment_body, public=public, author="customer", created_at=now,
+    ).returning(Comment.id)).scalar_one()
+    changes = {"updated_at": now} if keyword is not None else {"updated_at": now, "status": ticket_rules.CUSTOMER_REPLY}
+    session.execute(update(Ticket).where(Ticket.id == ticket_id, Ticket.shop_id == shop_id).values(**changes))
+    return comment_id
 
 
 def _apply_keyword(ctx: Context, session: Session, shop: Shop, customers: list[Customer], sender: str,
@@ -193,7 +205,9 @@ def do_assign(ctx: Context, shop_id: int, message_id: int, ticket_id: int) -> Me
         message.routing_rule, message.routing_reason = "assigned", "placed by staff from the inbox"
         keyword = classify(message.body)
         # Opt-in was applied when the text arrived; placed now, a START-word is just the customer's answer.
-        place_on_ticket(session, ticket, message, None if keyword is Keyword.START else keyword, now)
+        message.comment_id = place_reply(session, shop_id, ticket.id, message.body,
+                                         None if keyword is Keyword.START else keyword, now)
+        message.ticket_id, message.customer_id = ticket.id, ticket.customer_id
         from repairtext.services.inbound_media import attach_processed_media
 
         attach_processed_media(session, message, now)

@@ -157,10 +157,9 @@ def do_text_customer_about_ticket(ctx: Context, session: Session, shop: Shop, ti
 REACHED_PROVIDER = ("accepted", "sent", "delivered", "undelivered")
 
 
-def last_outbound_to(session: Session, shop_id: int, e164: str) -> Message | None:
-    return session.scalar(
-        select(Message).where(
-            Message.shop_id == shop_id, Message.direction == "outbound", Message.to_number == e164,
-            Message.ticket_id.is_not(None), Message.status.in_(REACHED_PROVIDER),
-        ).order_by(Message.created_at.desc(), Message.id.desc()).limit(1)
-    )
+def last_outbound_to(shop_id: int, e164: str):
+    """The statement for the most recent text to `e164` that reached the provider (ticket, customer, time)."""
+    return (select(Message.ticket_id, Message.customer_id, Message.created_at).where(
+        Message.shop_id == shop_id, Message.direction == "outbound", Message.to_number == e164,
+        Message.ticket_id.is_not(None), Message.status.in_(REACHED_PROVIDER),
+    ).order_by(Message.created_at.desc(), Message.id.desc()).limit(1))
