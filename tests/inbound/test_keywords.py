@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import httpx
 import pytest
 
-from conftest import TWILIO_TOKEN
+from support.credentials import TWILIO_TOKEN
 from repairtext.domain.phones import display
 from support.inbound import (
     TWILIO_INBOUND,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import httpx
 from sqlalchemy import func, select
 
-from conftest import TWILIO_TOKEN
+from support.credentials import TWILIO_TOKEN
 from repairtext.adapters.db.models import Message
 from support.inbound import (
     TWILIO_INBOUND,

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -22,6 +22,21 @@ from repairtext.services import opt_outs
 from repairtext.services.outbound import last_outbound_to, provider_problem, queue_text
 
 MEDIA_JOB = "inbound_media"
+
+# The webhook's statements, built once: constructing SQL per request costs more than running it.
+_SHOP_BY_NUMBER = select(ShopNumber.shop_id).where(ShopNumber.e164 == bindparam("e164"),
+                                                   ShopNumber.provider == bindparam("provider"))
+_SENDERS_TICKETS = (
+    select(Customer.id, Customer.opted_out_at, Ticket.id, Ticket.number, Ticket.status)
+    .select_from(CustomerPhone).join(Customer, Customer.id == CustomerPhone.customer_id)
+    .outerjoin(Ticket, (Ticket.customer_id == Customer.id) & (Ticket.shop_id == CustomerPhone.shop_id))
+    .where(CustomerPhone.shop_id == bindparam("shop_id"), CustomerPhone.e164 == bindparam("sender"))
+)
+_LAST_OUTBOUND = last_outbound_to(bindparam("shop_id"), bindparam("to"))
+_INSERT_MESSAGE = insert(Message).returning(Message.id)
+_INSERT_COMMENT = insert(Comment).returning(Comment.id)
+_TOUCH_TICKET = (update(Ticket).where(Ticket.id == bindparam("b_ticket"), Ticket.shop_id == bindparam("b_shop"))
+                 .values(updated_at=bindparam("b_now"), status=func.coalesce(bindparam("b_status"), Ticket.status)))
 
 
 @dataclass(frozen=True)
@@ -84,9 +99,9 @@ def _receive(ctx: Context, session: Session, text: InboundText, shop_id: int | N
     customers and tickets, and the last text sent to them; route; write the comment and the message.
     A duplicate delivery fails on the message's unique (provider, provider id) and rolls all of it back."""
     to, sender = _e164_or_raw(text.to_number, "To"), _e164_or_raw(text.from_number, "From")
+    db = session.connection()
     if shop_id is None:
-        shop_id = session.scalar(select(ShopNumber.shop_id).where(ShopNumber.e164 == to,
-                                                                  ShopNumber.provider == text.provider))
+        shop_id = db.execute(_SHOP_BY_NUMBER, {"e164": to, "provider": text.provider}).scalar()
         if shop_id is None:
             raise NotFound(f"no shop owns the number {to}")
     customer_ids, tickets, any_opted_out = senders_tickets(session, shop_id, sender)
@@ -105,28 +120,23 @@ def _receive(ctx: Context, session: Session, text: InboundText, shop_id: int | N
     comment_id = None
     if not route.to_inbox:
         comment_id = place_reply(session, shop_id, route.ticket_id, text.body or "", keyword, now)
-    message_id = session.execute(insert(Message).values(
+    message_id = db.execute(_INSERT_MESSAGE, dict(
         shop_id=shop_id, direction="inbound", provider=text.provider, provider_id=text.provider_id,
         from_number=sender, to_number=to, body=text.body or "", status="received",
         media=[dict(m, state="pending") for m in text.media] or None,
         ticket_id=route.ticket_id, customer_id=route.customer_id, comment_id=comment_id,
         inbox_state="triage" if route.to_inbox else "routed", routing_rule=route.rule, routing_reason=route.reason,
         created_at=now, updated_at=now,
-    ).returning(Message.id)).scalar_one()
+    )).scalar_one()
     if text.media:
-        session.execute(insert(Job).values(shop_id=shop_id, kind=MEDIA_JOB, message_id=message_id, state="pending",
-                                           run_after=now, max_attempts=3, created_at=now))
+        db.execute(insert(Job), dict(shop_id=shop_id, kind=MEDIA_JOB, message_id=message_id, state="pending",
+                                     run_after=now, max_attempts=3, created_at=now))
     return Received(message_id, False, shop_id)
 
 
 def senders_tickets(session: Session, shop_id: int, sender: str) -> tuple[list[int], list[routing.TicketRef], bool]:
     """The shop's customers with this number, their tickets, and whether any of them opted out: one query."""
-    rows = session.execute(
-        select(Customer.id, Customer.opted_out_at, Ticket.id, Ticket.number, Ticket.status)
-        .select_from(CustomerPhone).join(Customer, Customer.id == CustomerPhone.customer_id)
-        .outerjoin(Ticket, (Ticket.customer_id == Customer.id) & (Ticket.shop_id == CustomerPhone.shop_id))
-        .where(CustomerPhone.shop_id == shop_id, CustomerPhone.e164 == sender)
-    ).all()
+    rows = session.connection().execute(_SENDERS_TICKETS, {"shop_id": shop_id, "sender": sender}).all()
     tickets = {row[2]: routing.TicketRef(row[2], row[3], row[0], ticket_rules.is_open(row[4])) for row in rows if row[2]}
     return sorted({row[0] for row in rows}), list(tickets.values()), any(row[1] for row in rows)
 
@@ -134,7 +144,7 @@ def senders_tickets(session: Session, shop_id: int, sender: str) -> tuple[list[i
 def last_outbound(session: Session, shop_id: int, sender: str, customer_ids: list[int]) -> routing.RecentOutbound | None:
     if not customer_ids:
         return None
-    row = session.execute(last_outbound_to(shop_id, sender)).first()
+    row = session.connection().execute(_LAST_OUTBOUND, {"shop_id": shop_id, "to": sender}).first()
     if row is None or row.customer_id not in customer_ids:
         return None
     return routing.RecentOutbound(row.ticket_id, row.customer_id, row.created_at)
@@ -151,11 +161,12 @@ def place_reply(session: Session, shop_id: int, ticket_id: int, body: str, keywo
         comment_body, public = f"Customer texted {body.strip() or keyword.value}: {KEYWORD_NOTES[keyword]}.", False
     else:
         comment_body, public = body, True
-    comment_id = session.execute(insert(Comment).values(
+    db = session.connection()
+    comment_id = db.execute(_INSERT_COMMENT, dict(
         shop_id=shop_id, ticket_id=ticket_id, body=comment_body, public=public, author="customer", created_at=now,
-    ).returning(Comment.id)).scalar_one()
-    changes = {"updated_at": now} if keyword is not None else {"updated_at": now, "status": ticket_rules.CUSTOMER_REPLY}
-    session.execute(update(Ticket).where(Ticket.id == ticket_id, Ticket.shop_id == shop_id).values(**changes))
+    )).scalar_one()
+    status = ticket_rules.CUSTOMER_REPLY if keyword is None else None
+    db.execute(_TOUCH_TICKET, {"b_ticket": ticket_id, "b_shop": shop_id, "b_now": now, "b_status": status})
     return comment_id
 
 

@@ -157,7 +157,7 @@ def do_text_customer_about_ticket(ctx: Context, session: Session, shop: Shop, ti
 REACHED_PROVIDER = ("accepted", "sent", "delivered", "undelivered")
 
 
-def last_outbound_to(shop_id: int, e164: str):
+def last_outbound_to(shop_id, e164):
     """The statement for the most recent text to `e164` that reached the provider (ticket, customer, time)."""
     return (select(Message.ticket_id, Message.customer_id, Message.created_at).where(
         Message.shop_id == shop_id, Message.direction == "outbound", Message.to_number == e164,

@@ -13,7 +13,8 @@ from repairtext.bootstrap import Context
 from repairtext.services.shops import shop_for_api_key
 
 
-def get_context(request: Request) -> Context:
+async def get_context(request: Request) -> Context:
+    # async: a sync dependency would cost a thread-pool hop on every request, webhooks included.
     return request.app.state.ctx
 
 
