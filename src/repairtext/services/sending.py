@@ -22,10 +22,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from repairtext.adapters.db.models import Customer, Job, Message, OptOut, PendingReceipt, Shop, Ticket
+from repairtext.adapters.db.models import Customer, Job, Message, MessageEvent, OptOut, PendingReceipt, Shop, Ticket
 from repairtext.adapters.providers.base import OutboundText, Provider, ProviderError, SendReceipt
 from repairtext.bootstrap import Context
 from repairtext.services import credits, opt_outs
@@ -182,26 +182,36 @@ def _last_look_up(attempt: Attempt) -> SendReceipt | None:
         return None
 
 
+def _settle_ambiguous(ctx: Context, outcome: Outcome) -> Outcome:
+    """The last try of a text whose answer never came: look it up once more before calling it failed."""
+    if outcome.error is None or not outcome.error.ambiguous:
+        return outcome
+    with ctx.db.transaction() as session:
+        job = session.get(Job, outcome.attempt.job_id)
+        last = job.attempts >= job.max_attempts
+    receipt = _last_look_up(outcome.attempt) if last else None
+    return Outcome(outcome.attempt, receipt=receipt) if receipt is not None else outcome
+
+
 def record_outcomes(ctx: Context, owner: str, outcomes: list[Outcome]) -> None:
     if not outcomes:
         return
-    for outcome in outcomes:  # rare: the last try of a text whose answer never came
-        if outcome.error is not None and outcome.error.ambiguous:
-            with ctx.db.transaction() as session:
-                job = session.get(Job, outcome.attempt.job_id)
-                last = job.attempts >= job.max_attempts
-            if last and (receipt := _last_look_up(outcome.attempt)) is not None:
-                outcome = Outcome(outcome.attempt, receipt=receipt)  # noqa: PLW2901
-                outcomes = [outcome if o.attempt is outcome.attempt else o for o in outcomes]
+    outcomes = [_settle_ambiguous(ctx, o) for o in outcomes]
     now = ctx.clock.now()
     with ctx.db.transaction() as session:
-        ids = [o.attempt.job_id for o in outcomes]
-        jobs = {j.id: j for j in session.scalars(select(Job).where(Job.id.in_(ids)).with_for_update())}
+        accepted = [o for o in outcomes if o.receipt is not None]
+        parked = set(session.scalars(select(PendingReceipt.provider_id).where(
+            PendingReceipt.provider_id.in_([o.receipt.provider_id for o in accepted])))) if accepted else set()
+        plain = [o for o in accepted if o.receipt.provider_id not in parked]
+        _record_accepted(session, owner, plain, now)
+        rest = [o for o in outcomes if o not in plain]
+        if not rest:
+            return
+        jobs = {j.id: j for j in session.scalars(select(Job).where(
+            Job.id.in_([o.attempt.job_id for o in rest])).with_for_update())}
         messages = {m.id: m for m in session.scalars(select(Message).where(
-            Message.id.in_([o.attempt.message_id for o in outcomes])).with_for_update())}
-        parked = set(session.scalars(select(PendingReceipt.provider_id).where(PendingReceipt.provider_id.in_(
-            [o.receipt.provider_id for o in outcomes if o.receipt]))))
-        for outcome in outcomes:
+            Message.id.in_([o.attempt.message_id for o in rest])).with_for_update())}
+        for outcome in rest:
             job, message = jobs[outcome.attempt.job_id], messages[outcome.attempt.message_id]
             if outcome.receipt is not None:
                 _record_success(ctx, session, job, message, owner, outcome.receipt, parked, now)
@@ -211,6 +221,32 @@ def record_outcomes(ctx: Context, owner: str, outcomes: list[Outcome]) -> None:
                     message.status = "queued" if message.status == "sending" else message.status
             else:
                 _record_failure(ctx, session, job, message, owner, outcome.error, now)
+
+
+def _record_accepted(session: Session, owner: str, outcomes: list[Outcome], now: datetime) -> None:
+    """The common case, for a whole batch in a few statements: the provider took the texts. The same rules as
+    _record_success: the id is recorded unless the message already has one; the job closes only if ours."""
+    if not outcomes:
+        return
+    db = session.connection()
+    unsent = set(db.execute(select(Message.id).where(
+        Message.id.in_([o.attempt.message_id for o in outcomes]), Message.provider_id.is_(None)).with_for_update()
+    ).scalars())
+    fresh = [o for o in outcomes if o.attempt.message_id in unsent]
+    if fresh:
+        db.execute(_MARK_ACCEPTED, [{"b_id": o.attempt.message_id, "b_pid": o.receipt.provider_id, "b_now": now}
+                                    for o in fresh])
+        db.execute(insert(MessageEvent), [
+            {"message_id": o.attempt.message_id, "status": "accepted", "provider_status": o.receipt.status,
+             "error_code": None, "applied": True, "at": now} for o in fresh])
+    db.execute(_CLOSE_JOB, [{"b_id": o.attempt.job_id, "b_owner": owner, "b_now": now} for o in outcomes])
+
+
+_MARK_ACCEPTED = (update(Message).where(Message.id == bindparam("b_id"))
+                  .values(provider_id=bindparam("b_pid"), status="accepted", error=None, error_code=None,
+                          updated_at=bindparam("b_now")))
+_CLOSE_JOB = (update(Job).where(Job.id == bindparam("b_id"), Job.state == "running", Job.locked_by == bindparam("b_owner"))
+              .values(state="done", finished_at=bindparam("b_now"), last_error=None))
 
 
 def _record_success(ctx: Context, session: Session, job: Job, message: Message, owner: str,
