@@ -76,11 +76,19 @@ def bring_month_current(ctx: Context, session: Session, shop: Shop, balance: Cre
     return True
 
 
-def reserve_credits(ctx: Context, session: Session, shop: Shop, credits: int, message: Message) -> rules.Spend:
-    """Debit `credits` for `message`: monthly first, then add-ons; all or nothing (raises InsufficientCredits)."""
-    now = ctx.clock.now()
+def current_balance(ctx: Context, session: Session, shop: Shop) -> CreditBalance:
+    """The shop's balance, locked for this transaction and in the current month."""
     balance = locked_balance(session, shop.id)
-    bring_month_current(ctx, session, shop, balance, now)
+    bring_month_current(ctx, session, shop, balance, ctx.clock.now())
+    return balance
+
+
+def reserve_credits(ctx: Context, session: Session, shop: Shop, credits: int, message: Message,
+                    balance: CreditBalance | None = None) -> rules.Spend:
+    """Debit `credits` for `message`: monthly first, then add-ons; all or nothing (raises InsufficientCredits).
+    `balance` is the shop's current_balance() when the caller already holds it."""
+    now = ctx.clock.now()
+    balance = balance or current_balance(ctx, session, shop)
     spend = rules.plan_spend(credits, balance.monthly_remaining, balance.addon_remaining)
     if spend.monthly:
         _entry(session, shop.id, "debit", MONTHLY, -spend.monthly, now, f"text #{message.id} ({message.trigger})",

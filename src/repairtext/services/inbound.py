@@ -24,13 +24,20 @@ from repairtext.services.outbound import last_outbound_to, provider_problem, que
 MEDIA_JOB = "inbound_media"
 
 # The webhook's statements, built once: constructing SQL per request costs more than running it.
-_SHOP_BY_NUMBER = select(ShopNumber.shop_id).where(ShopNumber.e164 == bindparam("e164"),
-                                                   ShopNumber.provider == bindparam("provider"))
 _SENDERS_TICKETS = (
     select(Customer.id, Customer.opted_out_at, Ticket.id, Ticket.number, Ticket.status)
     .select_from(CustomerPhone).join(Customer, Customer.id == CustomerPhone.customer_id)
     .outerjoin(Ticket, (Ticket.customer_id == Customer.id) & (Ticket.shop_id == CustomerPhone.shop_id))
     .where(CustomerPhone.shop_id == bindparam("shop_id"), CustomerPhone.e164 == bindparam("sender"))
+)
+# The same, reached from the number texted when the shop is not known yet (one round trip instead of two).
+_SHOP_SENDERS_TICKETS = (
+    select(Customer.id, Customer.opted_out_at, Ticket.id, Ticket.number, Ticket.status, ShopNumber.shop_id)
+    .select_from(ShopNumber)
+    .outerjoin(CustomerPhone, (CustomerPhone.shop_id == ShopNumber.shop_id) & (CustomerPhone.e164 == bindparam("sender")))
+    .outerjoin(Customer, Customer.id == CustomerPhone.customer_id)
+    .outerjoin(Ticket, (Ticket.customer_id == Customer.id) & (Ticket.shop_id == ShopNumber.shop_id))
+    .where(ShopNumber.e164 == bindparam("e164"), ShopNumber.provider == bindparam("provider"))
 )
 _LAST_OUTBOUND = last_outbound_to(bindparam("shop_id"), bindparam("to"))
 _INSERT_MESSAGE = insert(Message).returning(Message.id)
@@ -101,10 +108,13 @@ def _receive(ctx: Context, session: Session, text: InboundText, shop_id: int | N
     to, sender = _e164_or_raw(text.to_number, "To"), _e164_or_raw(text.from_number, "From")
     db = session.connection()
     if shop_id is None:
-        shop_id = db.execute(_SHOP_BY_NUMBER, {"e164": to, "provider": text.provider}).scalar()
-        if shop_id is None:
+        rows = db.execute(_SHOP_SENDERS_TICKETS, {"e164": to, "provider": text.provider, "sender": sender}).all()
+        if not rows:
             raise NotFound(f"no shop owns the number {to}")
-    customer_ids, tickets, any_opted_out = senders_tickets(session, shop_id, sender)
+        shop_id = rows[0].shop_id
+    else:
+        rows = db.execute(_SENDERS_TICKETS, {"shop_id": shop_id, "sender": sender}).all()
+    customer_ids, tickets, any_opted_out = _customers_and_tickets(rows)
 
     keyword = classify(text.body, text.opt_out_type)
     if keyword is not None:
@@ -136,9 +146,14 @@ def _receive(ctx: Context, session: Session, text: InboundText, shop_id: int | N
 
 def senders_tickets(session: Session, shop_id: int, sender: str) -> tuple[list[int], list[routing.TicketRef], bool]:
     """The shop's customers with this number, their tickets, and whether any of them opted out: one query."""
-    rows = session.connection().execute(_SENDERS_TICKETS, {"shop_id": shop_id, "sender": sender}).all()
+    return _customers_and_tickets(session.connection().execute(_SENDERS_TICKETS, {"shop_id": shop_id, "sender": sender}).all())
+
+
+def _customers_and_tickets(rows) -> tuple[list[int], list[routing.TicketRef], bool]:
+    """Rows of (customer id, opted out at, ticket id, number, status, …); a row without a customer is the shop's
+    number alone (no customer has the sender's number)."""
     tickets = {row[2]: routing.TicketRef(row[2], row[3], row[0], ticket_rules.is_open(row[4])) for row in rows if row[2]}
-    return sorted({row[0] for row in rows}), list(tickets.values()), any(row[1] for row in rows)
+    return sorted({row[0] for row in rows if row[0]}), list(tickets.values()), any(row[1] for row in rows)
 
 
 def last_outbound(session: Session, shop_id: int, sender: str, customer_ids: list[int]) -> routing.RecentOutbound | None:

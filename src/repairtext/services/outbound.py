@@ -115,16 +115,16 @@ def queue_text(ctx: Context, session: Session, shop: Shop, *, to: str, body: str
             created_at=now, updated_at=now,
         ))
     needed = sum(m.credits for m in messages)
+    balance = None
     if needed:
         # Check the whole batch first, under the balance lock, so the debit is all or nothing.
-        balance = credits.locked_balance(session, shop.id)
-        credits.bring_month_current(ctx, session, shop, balance, now)
+        balance = credits.current_balance(ctx, session, shop)
         credit_rules.plan_spend(needed, balance.monthly_remaining, balance.addon_remaining)
     session.add_all(messages)
     session.flush()
     for message in messages:
         if message.credits:
-            credits.reserve_credits(ctx, session, shop, message.credits, message)
+            credits.reserve_credits(ctx, session, shop, message.credits, message, balance)
         session.add(Job(shop_id=shop.id, kind=SEND_JOB, message_id=message.id, state="pending",
                         run_after=send_after, created_at=now))
     return messages
