@@ -71,7 +71,7 @@ def backoff(attempt: int, retry_after: float | None) -> timedelta:
 
 def process_send(ctx: Context, job_id: int, owner: str) -> None:
     """One job, start to end (the batch path with a batch of one)."""
-    process_send_batch(ctx, [job_id], owner, run=lambda fn, items: [fn(i) for i in items])
+    process_send_batch(ctx, [job_id], owner)
 
 
 def process_send_batch(ctx: Context, job_ids: list[int], owner: str,
@@ -172,6 +172,9 @@ def attempt_send(attempt: Attempt, marked_at: float) -> Outcome:
         return Outcome(attempt, receipt=receipt or provider.send(attempt.text))
     except ProviderError as error:
         return Outcome(attempt, error=error)
+    except Exception as exc:  # noqa: BLE001 - whatever broke, the provider may have the text: look it up next time
+        return Outcome(attempt, error=ProviderError(f"unexpected error talking to the provider: {exc!r}",
+                                                    retryable=True, ambiguous=True))
 
 
 def _last_look_up(attempt: Attempt) -> SendReceipt | None:

@@ -43,7 +43,7 @@ class FlowrouteProvider:
             )
         except httpx.ConnectError as exc:
             raise ProviderError(f"cannot reach Flowroute: {exc}", retryable=True) from exc
-        except (httpx.TimeoutException, httpx.NetworkError) as exc:
+        except httpx.TransportError as exc:  # timeouts, dropped connections, protocol errors: it may have arrived
             raise ProviderError(f"no answer from Flowroute: {exc!r}", retryable=True, ambiguous=True) from exc
         if response.status_code in (200, 201, 202):
             return SendReceipt(response.json()["data"]["id"], "accepted")

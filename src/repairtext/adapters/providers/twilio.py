@@ -36,7 +36,7 @@ class TwilioProvider:
         except httpx.ConnectError as exc:
             # Nothing reached Twilio: safe to retry as a fresh send.
             raise ProviderError(f"cannot reach Twilio: {exc}", retryable=True) from exc
-        except (httpx.TimeoutException, httpx.NetworkError) as exc:
+        except httpx.TransportError as exc:  # timeouts, dropped connections, protocol errors: it may have arrived
             raise ProviderError(f"no answer from Twilio: {exc!r}", retryable=True, ambiguous=True) from exc
         if response.status_code in (200, 201):
             data = response.json()
