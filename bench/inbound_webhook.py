@@ -28,31 +28,28 @@ import asyncio
 import os
 import platform
 import secrets
-import shutil
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import uuid
-from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from sqlalchemy import (  # noqa: E402
     Column, DateTime, Integer, MetaData, String, Table, Text, create_engine, func, insert, select, text,
 )
 
-from repairtext.adapters.db.migrate import upgrade  # noqa: E402
 from repairtext.adapters.providers.twilio_signature import compute_signature  # noqa: E402
 from repairtext.config import Settings  # noqa: E402
 
+from _support import bench_database, child, loopback_socket  # noqa: E402
+
 TARGET_RATIO = 0.5
-POSTGRES_URL = os.environ.get("REPAIRTEXT_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 TWILIO_SID = "AC" + "be" * 16
 TWILIO_TOKEN = "bench-auth-token-" + "b" * 16
 SHOP_NUMBER = "+12065550100"
@@ -76,15 +73,6 @@ bare_table = Table(
 
 
 # --- servers (child processes) ----------------------------------------------------------------------------
-
-
-def loopback_socket() -> socket.socket:
-    """proto=IPPROTO_TCP so asyncio sets TCP_NODELAY on accepted connections (without it uvicorn's separate head
-    and body writes wait ~40 ms for a delayed ACK; see bench/README.md)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    return sock
 
 
 def settings_for(database_url: str, public_url: str) -> Settings:
@@ -149,51 +137,7 @@ def serve(which: str, database_url: str) -> None:
         ctx.close()
 
 
-@contextmanager
-def child(*args: str):
-    """This script in `--serve …` mode; yields (its URL, its pid). Closing its stdin stops it."""
-    proc = subprocess.Popen([sys.executable, __file__, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            text=True)
-    try:
-        url = proc.stdout.readline().strip()
-        if not url.startswith("http"):
-            raise RuntimeError(f"child {args} did not start")
-        yield url, proc.pid
-    finally:
-        proc.stdin.close()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
-
 # --- database ----------------------------------------------------------------------------------------------
-
-
-@contextmanager
-def bench_database(kind: str):
-    """A freshly migrated database: a temporary SQLite file, or a PostgreSQL schema of our own, dropped after."""
-    if kind == "sqlite":
-        where = tempfile.mkdtemp(prefix="repairtext-bench-")
-        url = f"sqlite:///{where}/bench.db"
-        try:
-            upgrade(url)
-            yield url
-        finally:
-            shutil.rmtree(where, ignore_errors=True)
-        return
-    schema = f"bench_inbound_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        url = f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
-        upgrade(url)
-        yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def customer_number(i: int) -> str:
@@ -331,13 +275,13 @@ def run_database(kind: str, count: int, connections: int, rounds: int) -> dict:
     print(f"\n== {kind}: {count:,} signed webhooks per round from {CUSTOMERS:,} customers with one open ticket, "
           f"{connections} keep-alive connections ==")
     best = {"ours": 0.0, "bare": 0.0}
-    with bench_database(kind) as url:
+    with bench_database(kind, "inbound") as url:
         fill(url)
         print(f"{'round':>5} {'server':<6} {'req/s':>8} {'server cpu ms/req':>17} {'answered':>9} {'non-200':>8}")
         cpu = {"ours": [], "bare": []}
         for r in range(1, rounds + 1):
             for which in ("bare", "ours"):
-                with child("--serve", which, url) as (base_url, pid):
+                with child(__file__, "--serve", which, url) as (base_url, pid):
                     rate, answered, failures, cpu_ms = drive(base_url, pid, count, connections)
                 print(f"{r:>5} {which:<6} {rate:>8,.0f} {cpu_ms:>17.2f} {answered:>9,} {failures:>8,}")
                 best[which] = max(best[which], rate)

@@ -30,31 +30,28 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import shutil
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import httpx  # noqa: E402
-from sqlalchemy import create_engine, func, select, text  # noqa: E402
+from sqlalchemy import func, select, text  # noqa: E402
 
-from repairtext.adapters.db.migrate import upgrade  # noqa: E402
 from repairtext.adapters.db.models import Message, Shop  # noqa: E402
 from repairtext.bootstrap import build_context  # noqa: E402
 from repairtext.config import Settings  # noqa: E402
 
+from _support import bench_database, child, loopback_socket  # noqa: E402
+
 TARGET = 1000.0  # texts/s
-POSTGRES_URL = os.environ.get("REPAIRTEXT_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 TWILIO_SID = "AC" + "be" * 16
 TWILIO_TOKEN = "bench-auth-token-" + "b" * 16
 BODY = "Fix-It Phone Repair: your iPhone 13 (ticket #{n}) is ready for pickup. Reply STOP to opt out."
@@ -63,16 +60,6 @@ RUN_LIMIT = 60.0  # seconds: a drain slower than this stops being timed (bounded
 
 
 # --- processes ---------------------------------------------------------------------------------------------
-
-
-def loopback_socket() -> socket.socket:
-    """A listening socket for uvicorn. proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY only on accepted
-    sockets whose proto says TCP, and uvicorn writes a response's head and body apart, so without it every
-    response waits ~40 ms for a delayed ACK (Nagle). SimulatorServer.start used proto 0 (see bench/README.md)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    return sock
 
 
 def serve_in_thread(app, sock: socket.socket):
@@ -124,51 +111,7 @@ def serve_app(database_url: str, simulator_url: str) -> None:
     ctx.close()
 
 
-@contextmanager
-def child(*args: str):
-    """This script in `--serve …` mode; yields the URL it prints. Closing its stdin stops it."""
-    proc = subprocess.Popen([sys.executable, __file__, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            text=True)
-    try:
-        url = proc.stdout.readline().strip()
-        if not url.startswith("http"):
-            raise RuntimeError(f"child {args} did not start")
-        yield url
-    finally:
-        proc.stdin.close()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
-
 # --- databases ---------------------------------------------------------------------------------------------
-
-
-@contextmanager
-def bench_database(kind: str):
-    """A freshly migrated database: a temporary SQLite file, or a PostgreSQL schema of our own, dropped after."""
-    if kind == "sqlite":
-        where = tempfile.mkdtemp(prefix="repairtext-bench-")
-        url = f"sqlite:///{where}/bench.db"
-        try:
-            upgrade(url)
-            yield url
-        finally:
-            shutil.rmtree(where, ignore_errors=True)
-        return
-    schema = f"bench_outbound_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        url = f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
-        upgrade(url)
-        yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def settings_for(database_url: str, simulator_url: str, public_url: str = "http://127.0.0.1:9") -> Settings:
@@ -321,7 +264,7 @@ def run_database(kind: str, simulator_url: str, texts: int, levels: list[int], h
     print(f"\n== {kind}: {texts:,} texts per run (a Big Chain shop on the built-in Twilio account, one credit a "
           f"text), simulator in its own process, auto callbacks off ==")
     best = {}
-    with bench_database(kind) as url:
+    with bench_database(kind, "outbound") as url:
         ctx = build_context(settings_for(url, simulator_url))
         try:
             shop_id = make_shop(ctx, texts * (len(levels) + 2) + 200)
@@ -362,7 +305,8 @@ def run_database(kind: str, simulator_url: str, texts: int, levels: list[int], h
 
 def run_with_callbacks(url: str, shop_id: int, texts: int, concurrency: int, first: int) -> dict:
     """The same send with the simulator calling back `sent` and `delivered` to our app in a third process."""
-    with child("--serve-simulator", "--callbacks") as sim_url, child("--serve-app", url, sim_url) as app_url:
+    with child(__file__, "--serve-simulator", "--callbacks") as (sim_url, _), \
+            child(__file__, "--serve-app", url, sim_url) as (app_url, _):
         cb_ctx = build_context(settings_for(url, sim_url, app_url))
         try:
             before = delivered_count(cb_ctx, shop_id)
@@ -407,7 +351,8 @@ def main() -> int:
     print(f"outbound_throughput: Python {platform.python_version()}, {os.cpu_count()} CPUs, load average {load}, "
           f"target {TARGET:,.0f} texts/s")
     results = {}
-    with child("--serve-simulator", *(["--shipped-simulator"] if args.shipped_simulator else [])) as simulator_url:
+    shipped = ["--shipped-simulator"] if args.shipped_simulator else []
+    with child(__file__, "--serve-simulator", *shipped) as (simulator_url, _):
         for kind in kinds:
             results[kind] = run_database(kind, simulator_url, args.texts, levels, args.history,
                                          args.callbacks)

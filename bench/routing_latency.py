@@ -29,58 +29,30 @@ import os
 import platform
 import random
 import secrets
-import shutil
 import statistics
 import sys
 import tempfile
 import time
-import uuid
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from sqlalchemy import create_engine, func, select, text  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
 
-from repairtext.adapters.db.migrate import upgrade  # noqa: E402
 from repairtext.adapters.db.models import Customer, Message, Shop  # noqa: E402
 from repairtext.bootstrap import build_context  # noqa: E402
 from repairtext.config import Settings  # noqa: E402
 
+from _support import bench_database  # noqa: E402
+
 TARGET_RATIO = 2.0
-POSTGRES_URL = os.environ.get("REPAIRTEXT_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 SHOP_NUMBER = "+12065550100"
 WARMUP = 20
 LOAD_LIMIT = 240.0  # seconds of loading; a larger size is not started past it (bounded in time)
 SEED = 20261127
 BODIES = ("Is it ready yet?", "Thanks! I can come by at 5 today.", "How much will the battery cost?", "ok")
-
-
-@contextmanager
-def bench_database(kind: str):
-    """A freshly migrated database: a temporary SQLite file, or a PostgreSQL schema of our own, dropped after."""
-    if kind == "sqlite":
-        where = tempfile.mkdtemp(prefix="repairtext-bench-")
-        url = f"sqlite:///{where}/bench.db"
-        try:
-            upgrade(url)
-            yield url
-        finally:
-            shutil.rmtree(where, ignore_errors=True)
-        return
-    schema = f"bench_routing_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        url = f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
-        upgrade(url)
-        yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def settings_for(database_url: str) -> Settings:
@@ -237,7 +209,7 @@ def run_database(kind: str, sizes: list[int], replies: int) -> dict:
           f"from random customers per size ==")
     print(f"{'customers':>10} {'load s':>7} {'receive p50':>11} {'p95':>7} {'route p50':>9} {'p95':>7}  rules")
     results = {}
-    with bench_database(kind) as url:
+    with bench_database(kind, "routing") as url:
         ctx = build_context(settings_for(url))
         try:
             from repairtext.services.shops import do_create_shop
