@@ -87,44 +87,56 @@ def _owned(job: Job | None, owner: str) -> bool:
     return job is not None and job.state == "running" and job.locked_by == owner
 
 
+_BATCH_COLUMNS = (Message.id, Message.shop_id, Message.status, Message.provider_id, Message.provider, Message.trigger,
+                  Message.to_number, Message.from_number, Message.body, Message.customer_id, Message.send_attempts,
+                  Message.first_attempt_at)
+
+
 def begin_attempts(ctx: Context, job_ids: list[int], owner: str) -> list[Attempt]:
+    """Renew the lease of the jobs still ours, and mark their texts `sending`, in a few statements a batch."""
     now = ctx.clock.now()
     with ctx.db.transaction() as session:
-        jobs = [j for j in session.scalars(select(Job).where(Job.id.in_(job_ids)).order_by(Job.id)
-                                           .with_for_update()) if _owned(j, owner)]
-        if not jobs:
+        db = session.connection()
+        owned = sorted(db.execute(
+            update(Job).where(Job.id.in_(job_ids), Job.state == "running", Job.locked_by == owner)
+            .values(lease_until=now + LEASE).returning(Job.id, Job.message_id)).all())
+        if not owned:
             return []
-        messages = {m.id: m for m in session.scalars(select(Message).where(
-            Message.id.in_([j.message_id for j in jobs])).with_for_update())}
-        shops = {s.id: s for s in session.scalars(select(Shop).where(Shop.id.in_({m.shop_id for m in messages.values()})))}
-        stopped = _opted_out(session, messages.values())
+        rows = {r.id: r for r in db.execute(select(*_BATCH_COLUMNS).where(
+            Message.id.in_([message_id for _, message_id in owned])).with_for_update())}
+        shops = {s.id: s for s in session.scalars(select(Shop).where(Shop.id.in_({r.shop_id for r in rows.values()})))}
+        stopped = _opted_out(session, rows.values())
         providers: dict[tuple[int, str], Provider | ProviderError] = {}
-        attempts = []
-        for job in jobs:
-            message = messages[job.message_id]
-            if message.status not in ("queued", "sending") or message.provider_id:
-                job.state, job.finished_at = "done", now  # already carried out by an earlier attempt
+        attempts, fresh, retried, already_sent = [], [], [], []
+        for job_id, message_id in owned:
+            m = rows[message_id]
+            if m.status not in ("queued", "sending") or m.provider_id:
+                already_sent.append(job_id)  # carried out by an earlier attempt
                 continue
-            if message.id in stopped:
-                _fail(ctx, session, job, message, None, stopped[message.id], now)
+            if m.id in stopped:
+                _fail(ctx, session, session.get(Job, job_id), session.get(Message, m.id), None, stopped[m.id], now)
                 continue
-            shop = shops[message.shop_id]
-            key = (shop.id, message.provider)
+            shop = shops[m.shop_id]
+            key = (shop.id, m.provider)
             if key not in providers:
-                providers[key] = _provider(ctx, shop, message.provider)
-            look_up_first = message.send_attempts > 0
-            job.lease_until = now + LEASE
-            message.send_attempts += 1
-            message.first_attempt_at = message.first_attempt_at or now
-            message.status, message.updated_at = "sending", now
-            text = OutboundText(to=message.to_number, from_=message.from_number, body=message.body,
-                                status_callback=status_callback_url(ctx, shop, message.provider))
-            attempts.append(Attempt(job.id, message.id, text, providers[key], look_up_first,
-                                    message.first_attempt_at, _known_ids(session, message) if look_up_first else frozenset()))
+                providers[key] = _provider(ctx, shop, m.provider)
+            look_up_first = m.send_attempts > 0
+            (retried if m.first_attempt_at else fresh).append(m.id)
+            text = OutboundText(to=m.to_number, from_=m.from_number, body=m.body,
+                                status_callback=status_callback_url(ctx, shop, m.provider))
+            attempts.append(Attempt(job_id, m.id, text, providers[key], look_up_first, m.first_attempt_at or now,
+                                    _known_ids(session, m) if look_up_first else frozenset()))
+        sending = {"status": "sending", "send_attempts": Message.send_attempts + 1, "updated_at": now}
+        if fresh:
+            db.execute(update(Message).where(Message.id.in_(fresh)).values(**sending, first_attempt_at=now))
+        if retried:
+            db.execute(update(Message).where(Message.id.in_(retried)).values(**sending))
+        if already_sent:
+            db.execute(update(Job).where(Job.id.in_(already_sent)).values(state="done", finished_at=now))
         return attempts
 
 
-def _opted_out(session: Session, messages: Iterable[Message]) -> dict[int, str]:
+def _opted_out(session: Session, messages: Iterable) -> dict[int, str]:
     """Messages whose recipient opted out while they waited (quiet hours, retries), with the reason."""
     candidates = [m for m in messages if m.trigger not in opt_outs.ALWAYS_ALLOWED_TRIGGERS]
     if not candidates:
@@ -142,7 +154,7 @@ def _opted_out(session: Session, messages: Iterable[Message]) -> dict[int, str]:
     return refused
 
 
-def _known_ids(session: Session, message: Message) -> frozenset[str]:
+def _known_ids(session: Session, message) -> frozenset[str]:
     """Provider ids already ours for this recipient: a look-up must not mistake one of them for this text."""
     return frozenset(session.scalars(select(Message.provider_id).where(
         Message.shop_id == message.shop_id, Message.direction == "outbound",

@@ -50,8 +50,7 @@ class Worker:
         provider calls in parallel, one transaction after), other jobs one by one. Returns how many."""
         now = self.ctx.clock.now()
         with self.ctx.db.transaction() as session:
-            jobs = claim_due_jobs(session, self.name, now, sending.LEASE, self.batch)
-            claimed = [(job.id, job.kind) for job in jobs]
+            claimed = [(job.id, job.kind) for job in claim_due_jobs(session, self.name, now, sending.LEASE, self.batch)]
         if not claimed:
             return 0
         sends = [job_id for job_id, kind in claimed if kind == SEND_JOB]

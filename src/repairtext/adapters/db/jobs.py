@@ -9,31 +9,26 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import Row, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from repairtext.adapters.db.models import Job
 
 
 def claim_due_jobs(session: Session, worker: str, now: datetime, lease: timedelta, limit: int,
-                   kinds: tuple[str, ...] | None = None) -> list[Job]:
+                   kinds: tuple[str, ...] | None = None) -> list[Row]:
+    """Claim up to `limit` due jobs in one statement; returns (id, kind) rows, oldest due first."""
     due = or_(
         and_(Job.state == "pending", Job.run_after <= now),
         and_(Job.state == "running", Job.lease_until < now),
     )
-    query = select(Job.id).where(due).order_by(Job.run_after, Job.id).limit(limit)
+    candidates = select(Job.id).where(due).order_by(Job.run_after, Job.id).limit(limit)
     if kinds:
-        query = query.where(Job.kind.in_(kinds))
-    ids = list(session.scalars(query.with_for_update(skip_locked=True)))
-    if not ids:
-        return []
-    session.execute(
-        update(Job).where(Job.id.in_(ids)).values(
-            state="running", locked_by=worker, lease_until=now + lease, attempts=Job.attempts + 1,
-        )
-    )
-    return list(session.scalars(select(Job).where(Job.id.in_(ids)).order_by(Job.id)))
-
-
-def next_due_at(session: Session) -> datetime | None:
-    return session.scalar(select(Job.run_after).where(Job.state == "pending").order_by(Job.run_after).limit(1))
+        candidates = candidates.where(Job.kind.in_(kinds))
+    claimed = session.execute(
+        update(Job).where(Job.id.in_(candidates.with_for_update(skip_locked=True).scalar_subquery()))
+        .values(state="running", locked_by=worker, lease_until=now + lease, attempts=Job.attempts + 1)
+        .returning(Job.id, Job.kind),
+        execution_options={"synchronize_session": False},
+    ).all()
+    return sorted(claimed, key=lambda row: row.id)
