@@ -186,9 +186,12 @@ def do_buy_addon(ctx: Context, shop_id: int, idempotency_key: str | None = None)
 def do_rollover(ctx: Context, at: datetime) -> list[int]:
     """Start the month containing `at` for every shop whose local month began. Idempotent; catches up."""
     rolled = []
-    with ctx.db.transaction() as session:
-        shop_ids = list(session.scalars(select(Shop.id).order_by(Shop.id)))
-    for shop_id in shop_ids:
+    with ctx.db.reading() as session:
+        # The worker asks every minute: only shops whose month has turned get a transaction of their own.
+        due = [shop_id for shop_id, zone, month in session.execute(
+            select(Shop.id, Shop.time_zone, CreditBalance.month).join(CreditBalance, CreditBalance.shop_id == Shop.id)
+            .order_by(Shop.id)) if rules.month_of(at, zone) > month]
+    for shop_id in due:
         with ctx.db.transaction() as session:
             shop = session.get(Shop, shop_id)
             if bring_month_current(ctx, session, shop, locked_balance(session, shop_id), at):
