@@ -9,6 +9,8 @@ import re
 import httpx
 import pytest
 
+from support.web import sign_in
+
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
@@ -17,7 +19,7 @@ class StaffClient:
 
     def __init__(self, base_url: str, api_key: str):
         self.http = httpx.Client(base_url=base_url, timeout=30, follow_redirects=False)
-        response = self.http.post("/", data={"api_key": api_key})
+        response = sign_in(self.http, api_key)
         assert response.status_code == 303, response.text
         self._csrf = None
 

@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 
 from repairtext.adapters.db.models import ApiKey, Comment
 from repairtext.entrypoints.app import create_app
+from support.web import SIGN_IN_NONCE, sign_in
 
 STAFF_PAGES = ["/tickets", "/tickets/1", "/templates", "/credits", "/inbox", "/settings"]
 
@@ -21,11 +22,11 @@ def test_sign_in_sets_a_signed_httponly_cookie_and_never_the_key(shops, live_ser
     form = http.get("/")
     assert form.status_code == 200 and 'name="api_key"' in form.text
 
-    wrong = http.post("/", data={"api_key": shop.api_key[:-2] + "xx"})
+    wrong = sign_in(http, shop.api_key[:-2] + "xx")
     assert wrong.status_code == 401 and "That API key is not valid" in wrong.text
-    assert "set-cookie" not in wrong.headers
+    assert "rt_session" not in wrong.headers.get("set-cookie", "")
 
-    right = http.post("/", data={"api_key": shop.api_key})
+    right = sign_in(http, shop.api_key)
     assert right.status_code == 303 and right.headers["location"] == "/tickets"
     cookie = right.headers["set-cookie"]
     assert cookie.startswith("rt_session=") and "HttpOnly" in cookie and "samesite=lax" in cookie.lower()
@@ -46,7 +47,7 @@ def test_every_staff_page_needs_a_valid_session(shops, live_server):
     assert http.get("/tickets/1").headers["location"] == "/?next=/tickets/1"
     assert http.post("/ui/segments", json={"text": "hi"}).status_code == 401
 
-    signed = http.post("/", data={"api_key": shop.api_key}).cookies["rt_session"]
+    signed = sign_in(http, shop.api_key).cookies["rt_session"]
     assert http.get("/tickets").status_code == 200
     shop_id, key_id, issued, signature = signed.split(".")
     forged = f"{int(shop_id) + 1}.{key_id}.{issued}.{signature}"  # another shop's id, same signature
@@ -59,10 +60,10 @@ def test_every_staff_page_needs_a_valid_session(shops, live_server):
 def test_next_takes_you_back_but_never_off_site(shops, live_server):
     shop = shops.create()
     http = httpx.Client(base_url=live_server.url, follow_redirects=False)
-    back = http.post("/", data={"api_key": shop.api_key, "next": "/credits"})
+    back = sign_in(http, shop.api_key, next="/credits")
     assert back.headers["location"] == "/credits"
     http.cookies.clear()
-    away = http.post("/", data={"api_key": shop.api_key, "next": "//evil.example/x"})
+    away = sign_in(http, shop.api_key, next="//evil.example/x")
     assert away.headers["location"] == "/tickets"
 
 
@@ -117,7 +118,12 @@ def test_the_cookie_is_secure_when_the_public_url_is_https(shops, ctx, app, live
     https_ctx = dataclasses.replace(ctx, settings=dataclasses.replace(ctx.settings, public_url="https://desk.example"))
     live_server.serve(create_app(https_ctx, inline_worker=False))
     try:
-        response = httpx.post(live_server.url + "/", data={"api_key": shop.api_key})
+        # The nonce cookie is Secure too, so a plain-http client must hand it back itself.
+        form = httpx.get(live_server.url + "/")
+        assert "Secure" in form.headers["set-cookie"]
+        nonce = SIGN_IN_NONCE.search(form.text).group(1)
+        response = httpx.post(live_server.url + "/", data={"api_key": shop.api_key, "signin_nonce": nonce},
+                              cookies={"rt_signin": nonce})
     finally:
         live_server.serve(app)
     assert response.status_code == 303 and "Secure" in response.headers["set-cookie"]
@@ -136,3 +142,14 @@ def test_a_session_lasts_a_working_day(ctx):
     assert auth.read_session(at_the_desk, value) == (7, 3)
     clock.advance(timedelta(minutes=2))
     assert auth.read_session(at_the_desk, value) is None
+
+
+def test_a_sign_in_posted_from_another_site_is_refused(shops, live_server):
+    """Login CSRF: a page elsewhere posting a key has no nonce cookie to match (SameSite=Strict)."""
+    shop = shops.create()
+    forged = httpx.post(f"{live_server.url}/", data={"api_key": shop.api_key, "signin_nonce": "guess"},
+                        follow_redirects=False)
+    assert forged.status_code == 403 and "rt_session" not in forged.headers.get("set-cookie", "")
+    assert "expired or came from another site" in forged.text
+    form = httpx.get(f"{live_server.url}/")
+    assert "samesite=strict" in form.headers["set-cookie"].lower() and "HttpOnly" in form.headers["set-cookie"]

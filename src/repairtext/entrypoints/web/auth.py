@@ -11,6 +11,7 @@ import base64
 import hashlib
 import hmac
 import json
+import secrets
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -94,6 +95,26 @@ def sign_in(ctx: Context, response: Response, shop_id: int, key_id: int) -> None
 
 def sign_out(ctx: Context, response: Response) -> None:
     response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax", secure=secure_cookies(ctx))
+
+
+SIGN_IN_NONCE = "rt_signin"
+
+
+def sign_in_nonce(request: Request) -> str:
+    """The sign-in form's anti-forgery value: a random nonce kept in a cookie that another site can neither
+    read nor make the browser send (SameSite=Strict), echoed in the form. Without it, a page elsewhere could
+    sign a visitor in to the attacker's shop (login CSRF)."""
+    return request.cookies.get(SIGN_IN_NONCE) or secrets.token_urlsafe(24)
+
+
+def set_sign_in_nonce(ctx: Context, response: Response, nonce: str) -> None:
+    response.set_cookie(SIGN_IN_NONCE, nonce, max_age=3600, path="/", httponly=True, samesite="strict",
+                        secure=secure_cookies(ctx))
+
+
+def sign_in_nonce_matches(request: Request, posted: str) -> bool:
+    expected = request.cookies.get(SIGN_IN_NONCE, "")
+    return bool(expected) and hmac.compare_digest(expected.encode(), posted.encode())
 
 
 def csrf_token(ctx: Context, cookie: str) -> str:

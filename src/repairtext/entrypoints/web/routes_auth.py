@@ -28,17 +28,28 @@ def sign_in_form(request: Request, ctx: ContextDep, next: str = "/tickets") -> R
         return see_other(_safe_next(next))  # already signed in
     except auth.SignInRequired:
         pass
-    return page(request, "signin.html", next=_safe_next(next), error="")
+    return _form(request, ctx, next, error="")
+
+
+def _form(request: Request, ctx, next: str, error: str, status: int = 200) -> Response:
+    nonce = auth.sign_in_nonce(request)
+    response = page(request, "signin.html", next=_safe_next(next), error=error, nonce=nonce, status=status)
+    auth.set_sign_in_nonce(ctx, response, nonce)
+    return response
 
 
 @router.post("/")
-def sign_in(request: Request, ctx: ContextDep, api_key: str = Form(""), next: str = Form("/tickets")) -> Response:
+def sign_in(request: Request, ctx: ContextDep, api_key: str = Form(""), next: str = Form("/tickets"),
+            signin_nonce: str = Form("")) -> Response:
+    if not auth.sign_in_nonce_matches(request, signin_nonce):
+        return _form(request, ctx, next, status=403,
+                     error="This sign-in form has expired or came from another site. Paste your key again.")
     with ctx.db.transaction() as session:
         ids = queries.sign_in_with_key(session, api_key) if api_key.strip() else None
     if ids is None:
         error = ("That API key is not valid: check you copied all of it (it starts with rt_), "
                  "or ask for a new one if it was revoked." if api_key.strip() else "Paste your shop's API key.")
-        return page(request, "signin.html", next=_safe_next(next), error=error, status=401)
+        return _form(request, ctx, next, error=error, status=401)
     response = see_other(_safe_next(next))
     auth.sign_in(ctx, response, *ids)
     return response
