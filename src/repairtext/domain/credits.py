@@ -24,16 +24,6 @@ def month_of(instant: datetime, time_zone: str) -> str:
     return f"{local.year:04d}-{local.month:02d}"
 
 
-def month_start(month: str, time_zone: str) -> datetime:
-    year, mon = map(int, month.split("-"))
-    return datetime(year, mon, 1, tzinfo=ZoneInfo(time_zone))
-
-
-def next_month(month: str) -> str:
-    year, mon = map(int, month.split("-"))
-    return f"{year + mon // 12:04d}-{mon % 12 + 1:02d}"
-
-
 def addons_available_from(subscription_started: date, after_days: int) -> date:
     return subscription_started + timedelta(days=after_days)
 

@@ -65,13 +65,6 @@ class Received:
     shop_id: int | None
 
 
-def _shop_for_number(session: Session, e164: str, provider: str) -> Shop | None:
-    """Only numbers on that provider's account: a shop cannot receive the platform's texts by typing in a
-    number that is not its own."""
-    row = session.scalar(select(ShopNumber).where(ShopNumber.e164 == e164, ShopNumber.provider == provider))
-    return session.get(Shop, row.shop_id) if row else None
-
-
 @lru_cache(maxsize=65_536)  # pure, and parsing is a good share of a webhook's time; senders repeat
 def _e164_or_raw(raw: str, field: str) -> str:
     """E.164 whatever form the provider used. Flowroute writes numbers as digits without '+': 11 of them for

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from repairtext.adapters.db.models import Customer, Message, OptOut
+from repairtext.adapters.db.models import Customer, OptOut
 
 # CTIA: a HELP request is answered even from a number that opted out.
 ALWAYS_ALLOWED_TRIGGERS = frozenset({"help_reply"})
@@ -31,14 +31,3 @@ def number_opted_out(session: Session, shop_id: int, e164: str) -> datetime | No
 def opted_out_since(session: Session, shop_id: int, customer: Customer | None, e164: str) -> datetime | None:
     at = number_opted_out(session, shop_id, e164) if e164 else None
     return (customer.opted_out_at if customer else None) or at
-
-
-def refusal_at_send_time(session: Session, message: Message) -> str | None:
-    """Why a queued text may no longer go (it may have waited out quiet hours or a retry meanwhile)."""
-    if message.trigger in ALWAYS_ALLOWED_TRIGGERS:
-        return None
-    customer = session.get(Customer, message.customer_id) if message.customer_id else None
-    since = opted_out_since(session, message.shop_id, customer, message.to_number)
-    if since is None:
-        return None
-    return f"{message.to_number} replied STOP on {since.date().isoformat()} while the text was waiting"
