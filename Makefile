@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-sqlite test-postgres bench browser clean
+.PHONY: demo test test-sqlite test-postgres bench browser check clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ test-sqlite: $(STAMP)
 
 test-postgres: $(STAMP)
 	REPAIRTEXT_TEST_DATABASE=postgresql $(BIN)/pytest -q $(PYTEST_ARGS)
+
+# Lint and types: ruff and mypy, configured in pyproject.toml.
+check: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy src
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
