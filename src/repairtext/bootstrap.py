@@ -10,6 +10,7 @@ import httpx
 
 from repairtext.adapters.blobs import BlobStore, DirectoryBlobStore
 from repairtext.adapters.db.engine import Database
+from repairtext.adapters.metrics import Metrics
 from repairtext.adapters.providers.base import Provider
 from repairtext.adapters.providers.flowroute import FlowrouteProvider
 from repairtext.adapters.providers.twilio import TwilioProvider
@@ -39,6 +40,14 @@ class Context:
     @cached_property
     def secrets(self) -> SecretBox:
         return SecretBox(self.settings.secret_key)
+
+    @cached_property
+    def metrics(self) -> Metrics:
+        from repairtext.services.outbox import outbox_depth_and_age
+
+        metrics = Metrics()
+        metrics.watch_outbox(lambda: outbox_depth_and_age(self))
+        return metrics
 
     @cached_property
     def http(self) -> httpx.Client:

@@ -33,6 +33,8 @@ class Settings:
     admin_token: str | None = None
     worker: str = "inline"
     secret_key: str = field(default="", repr=False)
+    metrics_token: str | None = field(default=None, repr=False)
+    log_format: str = "text"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Settings":
@@ -55,6 +57,8 @@ class Settings:
             else DEFAULT_MEDIA_HOSTS,
             admin_token=get("ADMIN_TOKEN", None),
             worker=get("WORKER", cls.worker),
+            metrics_token=get("METRICS_TOKEN", None),
+            log_format=get("LOG_FORMAT", cls.log_format),
             # Encrypts shop secrets (Flowroute secret key) at rest. Derived from the
             # Twilio token when unset so a single-operator install needs no extra setting.
             secret_key=get("SECRET_KEY", "") or get("TWILIO_AUTH_TOKEN", "") or INSECURE_DEV_KEY,
@@ -62,4 +66,6 @@ class Settings:
         values.update(overrides)
         if values["worker"] not in ("inline", "off"):
             raise ValueError("REPAIRTEXT_WORKER must be 'inline' or 'off'")
+        if values["log_format"] not in ("text", "json"):
+            raise ValueError("REPAIRTEXT_LOG_FORMAT must be 'text' or 'json'")
         return cls(**values)

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from repairtext import __version__
 from repairtext.bootstrap import Context
-from repairtext.entrypoints import webhooks
+from repairtext.entrypoints import ops, webhooks
 from repairtext.entrypoints.api import problems, routes_admin, routes_shop, routes_texts, routes_tickets
 
 log = logging.getLogger("repairtext")
@@ -50,9 +50,5 @@ def create_app(ctx: Context, *, inline_worker: bool | None = None) -> FastAPI:
         pages = None
     if pages is not None and hasattr(pages, "install"):
         pages.install(app)
-
-    @app.get("/healthz", include_in_schema=False)
-    def health() -> dict:
-        return {"ok": True, "version": __version__}
-
+    ops.install(app, ctx)
     return app

@@ -62,7 +62,8 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
 
 
 @app.command()
-def worker(concurrency: int = typer.Option(4, min=1, max=64)) -> None:
+def worker(concurrency: int = typer.Option(4, min=1, max=64),
+           metrics_port: int = typer.Option(0, help="serve this worker's /metrics on 127.0.0.1:PORT (0: off)")) -> None:
     """Run a worker process; any number may run against one PostgreSQL."""
     import signal
     import threading
@@ -73,7 +74,12 @@ def worker(concurrency: int = typer.Option(4, min=1, max=64)) -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    Worker(_context(), concurrency=concurrency).run_forever(stop)
+    ctx = _context()
+    if metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(metrics_port, addr="127.0.0.1", registry=ctx.metrics.registry)
+    Worker(ctx, concurrency=concurrency).run_forever(stop)
 
 
 @shop_app.command("create")

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from repairtext.adapters.db.engine import on_commit
 from repairtext.adapters.db.models import AddonPurchase, Alert, CreditBalance, LedgerEntry, Message, Shop
 from repairtext.bootstrap import Context
 from repairtext.domain import credits as rules
@@ -99,6 +100,7 @@ def reserve_credits(ctx: Context, session: Session, shop: Shop, credits: int, me
     balance.monthly_remaining -= spend.monthly
     balance.addon_remaining -= spend.addon
     _maybe_alert_low(session, shop, balance, now)
+    on_commit(session, lambda: ctx.metrics.credits_debited.inc(credits))
     return spend
 
 
@@ -125,6 +127,9 @@ def refund(ctx: Context, session: Session, shop: Shop, message: Message, reason:
     owed: dict[tuple[str, str | None], int] = {}
     for _kind, bucket, month, amount in rows:
         owed[(bucket, month)] = owed.get((bucket, month), 0) - amount
+    refunded = sum(amount for amount in owed.values() if amount > 0)
+    if refunded:
+        on_commit(session, lambda: ctx.metrics.credits_refunded.inc(refunded))
     usable = 0
     for (bucket, month), amount in owed.items():
         if amount <= 0:

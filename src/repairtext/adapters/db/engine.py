@@ -3,14 +3,24 @@ transactions never both read a balance and then both debit it (SQLite's equivale
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger("repairtext.db")
+_ON_COMMIT = "repairtext.on_commit"
+
+
+def on_commit(session: Session, callback: Callable[[], None]) -> None:
+    """Run `callback` once the transaction `session` belongs to has committed, and never if it rolls back:
+    metrics and wake-ups must describe what really happened."""
+    session.info.setdefault(_ON_COMMIT, []).append(callback)
 
 
 def make_engine(url: str, *, sqlite_begin: str = "BEGIN IMMEDIATE", **kwargs) -> Engine:
@@ -66,6 +76,12 @@ class Database:
         with self._sqlite_writer, self.sessions() as session:
             with session.begin():
                 yield session
+            callbacks = session.info.pop(_ON_COMMIT, ())
+        for callback in callbacks:
+            try:
+                callback()
+            except Exception:  # the transaction is committed: a failing observer must not turn it into a 5xx
+                log.exception("after-commit callback failed")
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
