@@ -8,7 +8,7 @@ from functools import cached_property
 
 import httpx
 
-from repairtext.adapters.blobs import BlobStore, DirectoryBlobStore
+from repairtext.adapters.blobs import BlobStore, blob_store_for
 from repairtext.adapters.db.engine import Database
 from repairtext.adapters.metrics import Metrics
 from repairtext.adapters.providers.base import Provider
@@ -83,6 +83,6 @@ def build_context(settings: Settings, clock: Clock | None = None) -> Context:
     return Context(
         settings=settings,
         db=Database(settings.database_url),
-        blobs=DirectoryBlobStore(settings.blob_dir),
+        blobs=blob_store_for(settings.blob_location, settings.s3_endpoint_url),
         clock=clock or SystemClock(),
     )

@@ -24,6 +24,8 @@ INSECURE_DEV_KEY = "repairtext-dev-only"
 class Settings:
     database_url: str = "sqlite:///./var/repairtext.db"
     blob_dir: str = "./var/blobs"
+    blob_url: str = ""  # file:PATH or s3://bucket/prefix; empty: file:<blob_dir>
+    s3_endpoint_url: str | None = None
     public_url: str = "http://127.0.0.1:8000"
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = None
@@ -47,6 +49,8 @@ class Settings:
         values = dict(
             database_url=get("DATABASE_URL", cls.database_url),
             blob_dir=get("BLOB_DIR", cls.blob_dir),
+            blob_url=get("BLOB_URL", ""),
+            s3_endpoint_url=get("S3_ENDPOINT_URL", None),
             public_url=get("PUBLIC_URL", cls.public_url).rstrip("/"),
             twilio_account_sid=get("TWILIO_ACCOUNT_SID", None),
             twilio_auth_token=get("TWILIO_AUTH_TOKEN", None),
@@ -69,3 +73,7 @@ class Settings:
         if values["log_format"] not in ("text", "json"):
             raise ValueError("REPAIRTEXT_LOG_FORMAT must be 'text' or 'json'")
         return cls(**values)
+
+    @property
+    def blob_location(self) -> str:
+        return self.blob_url or f"file:{self.blob_dir}"
