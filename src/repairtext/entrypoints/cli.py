@@ -25,8 +25,9 @@ def _context(settings: Settings | None = None):
 
 
 def _quiet_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per provider call drowns the useful ones
+    from repairtext.adapters import logs
+
+    logs.configure(Settings.from_env().log_format)
 
 
 def _fail(message: str) -> None:
@@ -58,7 +59,8 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
         _fail("set REPAIRTEXT_SECRET_KEY (or the Twilio auth token): it signs staff sessions and encrypts shops' "
               "Flowroute secrets; `repairtext demo` needs none")
     upgrade(settings.database_url)
-    uvicorn.run(create_app(_context(settings)), host=host, port=port, log_level="info")
+    # log_config=None: uvicorn keeps the handlers configured above (format, request ids, redaction).
+    uvicorn.run(create_app(_context(settings)), host=host, port=port, log_level="info", log_config=None)
 
 
 @app.command()

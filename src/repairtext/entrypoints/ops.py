@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from repairtext import __version__
+from repairtext.adapters import logs
 from repairtext.adapters.db.migrate import current_and_head
 from repairtext.adapters.metrics import CONTENT_TYPE
 from repairtext.entrypoints.api.deps import ContextDep
@@ -82,6 +83,33 @@ class WebhookTimer:
         await self.app(scope, receive, timed_send)
 
 
+class RequestId:
+    """Every request gets an id (the caller's X-Request-ID if it is plain, else a new one), answered in the same
+    header and carried by every log line written while handling it, in threads too (contextvars)."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), None)
+        rid = logs.request_id_from(given)
+        token = logs.request_id.set(rid)
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), (b"x-request-id", rid.encode())]}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            logs.request_id.reset(token)
+
+
 def install(app: FastAPI, ctx) -> None:
     app.include_router(router)
     app.add_middleware(WebhookTimer, histogram=ctx.metrics.webhook_seconds)
+    app.add_middleware(RequestId)
