@@ -330,3 +330,11 @@ class Alert(Base):
     month: Mapped[str] = mapped_column(String(7))
     detail: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PeriodicTask(Base):
+    """When a deployment-wide housekeeping task last ran (see adapters/db/periodic.py)."""
+
+    __tablename__ = "periodic_tasks"
+    task: Mapped[str] = mapped_column(String(40), primary_key=True)
+    last_run_at: Mapped[datetime] = mapped_column(UTCDateTime)
