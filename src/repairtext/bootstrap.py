@@ -10,6 +10,7 @@ import httpx
 
 from repairtext.adapters.blobs import BlobStore, blob_store_for
 from repairtext.adapters.db.engine import Database
+from repairtext.adapters.event_hub import EventHub
 from repairtext.adapters.metrics import Metrics
 from repairtext.adapters.providers.base import Provider
 from repairtext.adapters.providers.flowroute import FlowrouteProvider
@@ -29,6 +30,9 @@ class Context:
     catalog: Catalog = field(default_factory=load_catalog)
     # Sleep between media retries; injectable so tests of retry paths stay fast.
     media_backoff: float = 0.5
+    # Event streams: a keep-alive comment this often, and closed (the client reconnects) after this long.
+    event_keepalive: float = 15.0
+    event_stream_lifetime: float = 3600.0
     # Seconds to wait for a provider's answer; past it the send is ambiguous and is looked up before a retry.
     provider_timeout: float = 10.0
     # Set after a transaction queued work, so an inline worker starts at once instead of at its next poll.
@@ -40,6 +44,10 @@ class Context:
     @cached_property
     def secrets(self) -> SecretBox:
         return SecretBox(self.settings.secret_key)
+
+    @cached_property
+    def events(self) -> EventHub:
+        return EventHub(self.settings.database_url, listen=not self.db.is_sqlite)
 
     @cached_property
     def metrics(self) -> Metrics:
@@ -76,13 +84,17 @@ class Context:
     def close(self) -> None:
         if "http" in self.__dict__:
             self.http.close()
+        if "events" in self.__dict__:
+            self.events.close()
         self.db.dispose()
 
 
 def build_context(settings: Settings, clock: Clock | None = None) -> Context:
-    return Context(
+    context = Context(
         settings=settings,
         db=Database(settings.database_url),
         blobs=blob_store_for(settings.blob_location, settings.s3_endpoint_url),
         clock=clock or SystemClock(),
     )
+    context.db.event_sink = lambda event: context.events.publish(event)  # type: ignore[arg-type]
+    return context

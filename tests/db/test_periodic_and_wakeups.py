@@ -13,7 +13,7 @@ from sqlalchemy import insert
 
 from repairtext.adapters.db.models import Job
 from repairtext.adapters.db.periodic import claim_period
-from repairtext.adapters.db.wakeups import WorkListener
+from repairtext.adapters.db.wakeups import work_listener
 from repairtext.bootstrap import build_context
 
 EVERY = timedelta(minutes=1)
@@ -46,7 +46,7 @@ def test_a_committed_job_wakes_a_listening_worker(ctx, database_template):
     if database_template[0] != "postgresql":
         pytest.skip("LISTEN/NOTIFY is PostgreSQL's; on SQLite the server wakes its in-process worker")
     woken, stop = threading.Event(), threading.Event()
-    listener = WorkListener(ctx.settings.database_url, woken.set, stop).start()
+    listener = work_listener(ctx.settings.database_url, woken.set, stop).start()
     try:
         assert listener.listening.wait(10)
         time.sleep(0.1)

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from repairtext import __version__
 from repairtext.bootstrap import Context
 from repairtext.entrypoints import ops, webhooks
-from repairtext.entrypoints.api import problems, routes_admin, routes_shop, routes_texts, routes_tickets
+from repairtext.entrypoints.api import problems, routes_admin, routes_events, routes_shop, routes_texts, routes_tickets
 
 log = logging.getLogger("repairtext")
 
@@ -30,6 +30,7 @@ def create_app(ctx: Context, *, inline_worker: bool | None = None) -> FastAPI:
             thread = threading.Thread(target=worker.run_forever, args=(stop,), name="inline-worker", daemon=True)
             thread.start()
         yield
+        ctx.events.close()  # open event streams end, so shutting down does not wait on them
         stop.set()
         ctx.work_queued.set()
         if thread is not None:
@@ -42,6 +43,7 @@ def create_app(ctx: Context, *, inline_worker: bool | None = None) -> FastAPI:
     app.include_router(routes_shop.router)
     app.include_router(routes_tickets.router)
     app.include_router(routes_texts.router)
+    app.include_router(routes_events.router)
     app.include_router(webhooks.router)
     app.include_router(routes_admin.router)
     try:

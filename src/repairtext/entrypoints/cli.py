@@ -60,7 +60,9 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
               "Flowroute secrets; `repairtext demo` needs none")
     upgrade(settings.database_url)
     # log_config=None: uvicorn keeps the handlers configured above (format, request ids, redaction).
-    uvicorn.run(create_app(_context(settings)), host=host, port=port, log_level="info", log_config=None)
+    uvicorn.run(create_app(_context(settings)), host=host, port=port, log_level="info", log_config=None,
+                # Event streams never end by themselves: give them 5 s, then close them (clients reconnect).
+                timeout_graceful_shutdown=5)
 
 
 @app.command()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from repairtext.adapters.db.models import Comment, Ticket
+from repairtext.services import events
 
 
 def add_comment(session: Session, ticket: Ticket, body: str, *, author: str, public: bool, now,
@@ -14,6 +15,7 @@ def add_comment(session: Session, ticket: Ticket, body: str, *, author: str, pub
     session.add(comment)
     ticket.updated_at = now
     session.flush()
+    events.record(session, ticket.shop_id, events.COMMENT_CREATED, now, ticket_id=ticket.id, comment_id=comment.id)
     return comment
 
 

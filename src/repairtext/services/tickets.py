@@ -12,7 +12,7 @@ from repairtext.adapters.db.models import Comment, Customer, Shop, Ticket
 from repairtext.bootstrap import Context
 from repairtext.domain import tickets as rules
 from repairtext.domain.errors import NotFound, ValidationFailed
-from repairtext.services import templates
+from repairtext.services import events, templates
 from repairtext.services.comments import add_comment
 from repairtext.services.customers import get_customer
 from repairtext.services.outbound import do_text_customer_about_ticket
@@ -70,6 +70,7 @@ def do_change_status(ctx: Context, shop_id: int, ticket_id: int, status: str) ->
         if status != ticket.status:
             ticket.status, ticket.updated_at = status, ctx.clock.now()
             session.flush()
+            events.record(session, shop_id, events.TICKET_UPDATED, ticket.updated_at, ticket_id=ticket.id)
             _send_template(ctx, session, session.get(Shop, shop_id), ticket, templates.STATUS_PREFIX + status)
     ctx.notify_work()
     return ticket

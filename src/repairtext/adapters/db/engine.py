@@ -58,7 +58,9 @@ class Database:
     def __init__(self, url: str, **engine_kwargs):
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # Where record-after-commit observers (the event stream on SQLite) find this database from a session.
+        self.event_sink: Callable[[object], None] | None = None
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False, info={"database": self})
         # SQLite has one writer at a time. Threads of this process queue on a lock instead of in SQLite's busy
         # handler, which sleeps up to 100 ms between tries; other processes still meet the busy handler.
         self._sqlite_writer = threading.RLock() if self.is_sqlite else nullcontext()

@@ -338,3 +338,18 @@ class PeriodicTask(Base):
     __tablename__ = "periodic_tasks"
     task: Mapped[str] = mapped_column(String(40), primary_key=True)
     last_run_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Event(Base):
+    """What just committed, for the live stream (GET /api/v1/events): ids only, read the records with the API.
+    Kept a few days so a client that reconnects with Last-Event-ID catches up."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_shop_id_id", "shop_id", "id"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"))
+    kind: Mapped[str] = mapped_column(String(30))
+    ticket_id: Mapped[int | None] = mapped_column(BigInteger)
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    comment_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
