@@ -21,3 +21,11 @@ CLOSED_STATUSES = frozenset({RESOLVED})
 
 def is_open(status: str) -> bool:
     return status not in CLOSED_STATUSES
+
+
+def needs_reply_after(author: str, public: bool) -> bool | None:
+    """Whether a ticket needs a reply after a comment: yes when the customer wrote last, no once staff answered
+    where the customer can see it; a hidden note or a system note changes nothing (None)."""
+    if not public or author == "system":
+        return None
+    return author == "customer"

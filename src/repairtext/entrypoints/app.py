@@ -11,7 +11,15 @@ from fastapi import FastAPI
 from repairtext import __version__
 from repairtext.bootstrap import Context
 from repairtext.entrypoints import ops, webhooks
-from repairtext.entrypoints.api import problems, routes_admin, routes_events, routes_shop, routes_texts, routes_tickets
+from repairtext.entrypoints.api import (
+    problems,
+    routes_admin,
+    routes_desk,
+    routes_events,
+    routes_shop,
+    routes_texts,
+    routes_tickets,
+)
 
 log = logging.getLogger("repairtext")
 
@@ -44,6 +52,7 @@ def create_app(ctx: Context, *, inline_worker: bool | None = None) -> FastAPI:
     app.include_router(routes_tickets.router)
     app.include_router(routes_texts.router)
     app.include_router(routes_events.router)
+    app.include_router(routes_desk.router)
     app.include_router(webhooks.router)
     app.include_router(routes_admin.router)
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from repairtext.adapters.db.models import Comment, Ticket
+from repairtext.domain.tickets import needs_reply_after
 from repairtext.services import events
 
 
@@ -14,6 +15,11 @@ def add_comment(session: Session, ticket: Ticket, body: str, *, author: str, pub
                       public=public, author=author, created_at=now)
     session.add(comment)
     ticket.updated_at = now
+    if author != "system":
+        ticket.last_activity_at = now
+    needs_reply = needs_reply_after(author, public or bool(sms_body))
+    if needs_reply is not None:
+        ticket.needs_reply = needs_reply
     session.flush()
     events.record(session, ticket.shop_id, events.COMMENT_CREATED, now, ticket_id=ticket.id, comment_id=comment.id)
     return comment

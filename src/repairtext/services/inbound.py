@@ -43,7 +43,9 @@ _LAST_OUTBOUND = last_outbound_to(bindparam("shop_id"), bindparam("to"))
 _INSERT_MESSAGE = insert(Message).returning(Message.id)
 _INSERT_COMMENT = insert(Comment).returning(Comment.id)
 _TOUCH_TICKET = (update(Ticket).where(Ticket.id == bindparam("b_ticket"), Ticket.shop_id == bindparam("b_shop"))
-                 .values(updated_at=bindparam("b_now"), status=func.coalesce(bindparam("b_status"), Ticket.status)))
+                 .values(updated_at=bindparam("b_now"), last_activity_at=bindparam("b_now"),
+                         status=func.coalesce(bindparam("b_status"), Ticket.status),
+                         needs_reply=func.coalesce(bindparam("b_needs_reply"), Ticket.needs_reply)))
 
 
 @dataclass(frozen=True)
@@ -174,7 +176,8 @@ def place_reply(session: Session, shop_id: int, ticket_id: int, body: str, keywo
         shop_id=shop_id, ticket_id=ticket_id, body=comment_body, public=public, author="customer", created_at=now,
     )).scalar_one()
     status = ticket_rules.CUSTOMER_REPLY if keyword is None else None
-    db.execute(_TOUCH_TICKET, {"b_ticket": ticket_id, "b_shop": shop_id, "b_now": now, "b_status": status})
+    db.execute(_TOUCH_TICKET, {"b_ticket": ticket_id, "b_shop": shop_id, "b_now": now, "b_status": status,
+                               "b_needs_reply": ticket_rules.needs_reply_after("customer", public)})
     return comment_id
 
 

@@ -52,7 +52,8 @@ def do_open_ticket(ctx: Context, shop_id: int, *, customer_id: int, subject: str
         shop = session.get(Shop, shop_id)
         ticket = Ticket(shop_id=shop_id, customer_id=customer.id, number=_next_number(session, shop_id),
                         subject=subject.strip(), problem=problem or "", status=rules.NEW,
-                        portal_token=secrets.token_urlsafe(24), created_at=now, updated_at=now)
+                        portal_token=secrets.token_urlsafe(24), created_at=now, updated_at=now,
+                        last_activity_at=now)
         ticket.customer = customer
         session.add(ticket)
         session.flush()
@@ -69,6 +70,7 @@ def do_change_status(ctx: Context, shop_id: int, ticket_id: int, status: str) ->
             raise ValidationFailed.on("status", f"unknown status {status!r}; use one of: {', '.join(names)}")
         if status != ticket.status:
             ticket.status, ticket.updated_at = status, ctx.clock.now()
+            ticket.last_activity_at = ticket.updated_at
             session.flush()
             events.record(session, shop_id, events.TICKET_UPDATED, ticket.updated_at, ticket_id=ticket.id)
             _send_template(ctx, session, session.get(Shop, shop_id), ticket, templates.STATUS_PREFIX + status)

@@ -18,6 +18,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.sql.expression import false
 
 from repairtext.adapters.db.types import UTCDateTime
 
@@ -103,6 +104,7 @@ class TicketStatus(Base):
 
 class Customer(Base):
     __tablename__ = "customers"
+    __table_args__ = (Index("ix_customers_shop_name", "shop_id", "name", "id"),)
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -133,6 +135,10 @@ class Ticket(Base):
     __table_args__ = (
         UniqueConstraint("shop_id", "number"),
         Index("ix_tickets_shop_customer", "shop_id", "customer_id"),
+        # The desk's list: newest activity first, optionally only those that need a reply or of one status.
+        Index("ix_tickets_shop_activity", "shop_id", "last_activity_at", "id"),
+        Index("ix_tickets_shop_needs_reply_activity", "shop_id", "needs_reply", "last_activity_at", "id"),
+        Index("ix_tickets_shop_status_activity", "shop_id", "status", "last_activity_at", "id"),
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"))
@@ -144,6 +150,10 @@ class Ticket(Base):
     portal_token: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # A comment either way or a status change; what the desk sorts by.
+    last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The customer wrote last (a public reply not yet answered in public).
+    needs_reply: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     customer: Mapped[Customer] = relationship()
 

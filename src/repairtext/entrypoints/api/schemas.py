@@ -68,6 +68,8 @@ class TicketPublic(BaseModel):
     portal_url: str
     created_at: datetime
     updated_at: datetime
+    last_activity_at: datetime
+    needs_reply: bool
 
 
 class CommentCreate(Strict):
@@ -170,3 +172,17 @@ class CreditsPublic(BaseModel):
     addon_pack_credits: int
     addon_pack_price_cents: int
     low_credit_alert: bool
+
+
+class TicketListItem(TicketPublic):
+    customer_name: str
+
+
+class TicketPage(BaseModel):
+    items: list[TicketListItem]
+    next_cursor: str | None
+
+
+class CustomerPage(BaseModel):
+    items: list[CustomerPublic]
+    next_cursor: str | None

@@ -19,7 +19,8 @@ def portal_url(public_url: str, ticket: Ticket) -> str:
 def ticket_view(t: Ticket, public_url: str) -> dict:
     return {"id": t.id, "number": t.number, "customer_id": t.customer_id, "subject": t.subject,
             "problem": t.problem, "status": t.status, "portal_url": portal_url(public_url, t),
-            "created_at": t.created_at, "updated_at": t.updated_at}
+            "created_at": t.created_at, "updated_at": t.updated_at, "last_activity_at": t.last_activity_at,
+            "needs_reply": t.needs_reply}
 
 
 def attachment_view(a: Attachment, public_url: str) -> dict:

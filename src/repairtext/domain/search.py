@@ -1,0 +1,43 @@
+"""What a search box means at a repair desk: a ticket number (`#1234` or `1234`), a phone number written any
+way a person writes one, or words of a subject or a customer's name. One string can be several of these
+("2065550100" is a number and a phone): every reading that parses is searched."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from repairtext.domain.errors import ValidationFailed
+from repairtext.domain.phones import to_e164
+
+MAX_QUERY = 100
+_PHONE_CHARS = re.compile(r"^[+\d\s().\-]+$")
+
+
+@dataclass(frozen=True)
+class SearchTerms:
+    text: str                     # for subject and name, matched as a case-insensitive substring
+    ticket_number: int | None = None
+    phone: str | None = None      # E.164
+
+
+def parse_query(raw: str | None, region: str = "US") -> SearchTerms | None:
+    text = " ".join((raw or "").split())[:MAX_QUERY]
+    if not text:
+        return None
+    bare = text.removeprefix("#").strip()
+    number = int(bare) if bare.isdigit() and len(bare) <= 9 else None
+    phone = None
+    digits = re.sub(r"\D", "", text)
+    if _PHONE_CHARS.match(text) and 7 <= len(digits) <= 15:
+        try:
+            phone = to_e164(text, region, "q")
+        except ValidationFailed:
+            phone = None
+    return SearchTerms(text=text, ticket_number=number, phone=phone)
+
+
+def like_pattern(text: str) -> str:
+    """A LIKE pattern matching `text` anywhere, with the user's own % and _ taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"

@@ -1,0 +1,132 @@
+"""The desk's lists: tickets by last activity (filters, search, keyset cursors) and customers by name.
+
+Made for a shop with 100,000 tickets: every list is one indexed query whose cost depends on the page, not the
+shop. Cursors are keyset positions (the last row's sort key), so page 500 costs what page 1 costs and a ticket
+that moves while someone pages never makes a row appear twice or vanish between pages.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, or_, select, union
+from sqlalchemy.orm import Session, selectinload
+
+from repairtext.adapters.db.models import Customer, CustomerPhone, Ticket
+from repairtext.domain import tickets as ticket_rules
+from repairtext.domain.errors import ValidationFailed
+from repairtext.domain.search import SearchTerms, like_pattern, parse_query
+
+DEFAULT_PAGE, MAX_PAGE = 50, 200
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class TicketFilter:
+    q: str | None = None
+    status: str | None = None
+    open: bool | None = None
+    needs_reply: bool | None = None
+    customer_id: int | None = None
+
+
+def _encode(*key) -> str:
+    return base64.urlsafe_b64encode(json.dumps(key, default=str).encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> tuple[str, int]:
+    """A cursor is (sort value, id), as _encode wrote it; anything else is refused, naming the field."""
+    try:
+        value, last_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if isinstance(value, str) and isinstance(last_id, int) and 0 < last_id < 2**63:
+            return value, last_id
+    except (ValueError, TypeError):
+        pass
+    raise ValidationFailed.on("cursor", "not a cursor this list gave out; start again without it")
+
+
+def _page_size(limit: int | None) -> int:
+    if limit is None:
+        return DEFAULT_PAGE
+    if not 1 <= limit <= MAX_PAGE:
+        raise ValidationFailed.on("limit", f"must be between 1 and {MAX_PAGE}")
+    return limit
+
+
+def _matching_tickets(shop_id: int, terms: SearchTerms):
+    """Ids of the shop's tickets the search matches, as a union of indexed look-ups."""
+    pattern = like_pattern(terms.text)
+    parts = [
+        select(Ticket.id).where(Ticket.shop_id == shop_id, Ticket.subject.ilike(pattern, escape="\\")),
+        select(Ticket.id).join(Customer, Customer.id == Ticket.customer_id)
+        .where(Ticket.shop_id == shop_id, Customer.shop_id == shop_id, Customer.name.ilike(pattern, escape="\\")),
+    ]
+    if terms.ticket_number is not None:
+        parts.append(select(Ticket.id).where(Ticket.shop_id == shop_id, Ticket.number == terms.ticket_number))
+    if terms.phone is not None:
+        parts.append(select(Ticket.id).join(CustomerPhone, CustomerPhone.customer_id == Ticket.customer_id)
+                     .where(Ticket.shop_id == shop_id, CustomerPhone.shop_id == shop_id, CustomerPhone.e164 == terms.phone))
+    return union(*parts).subquery()
+
+
+def list_tickets(session: Session, shop_id: int, wanted: TicketFilter, *, limit: int | None = None,
+                 cursor: str | None = None, region: str = "US") -> Page:
+    size = _page_size(limit)
+    query = select(Ticket).options(selectinload(Ticket.customer)).where(Ticket.shop_id == shop_id)
+    if wanted.status:
+        query = query.where(Ticket.status == wanted.status)
+    if wanted.open is not None:
+        closed = Ticket.status.in_(ticket_rules.CLOSED_STATUSES)
+        query = query.where(~closed if wanted.open else closed)
+    if wanted.needs_reply is not None:
+        query = query.where(Ticket.needs_reply.is_(wanted.needs_reply))
+    if wanted.customer_id is not None:
+        query = query.where(Ticket.customer_id == wanted.customer_id)
+    terms = parse_query(wanted.q, region)
+    if terms is not None:
+        query = query.where(Ticket.id.in_(select(_matching_tickets(shop_id, terms).c.id)))
+    if cursor:
+        at, last_id = _decode(cursor)
+        at = _as_datetime(at)
+        query = query.where(or_(Ticket.last_activity_at < at, and_(Ticket.last_activity_at == at, Ticket.id < last_id)))
+    rows = list(session.scalars(query.order_by(Ticket.last_activity_at.desc(), Ticket.id.desc()).limit(size + 1)))
+    more = len(rows) > size
+    rows = rows[:size]
+    return Page(rows, _encode(rows[-1].last_activity_at.isoformat(), rows[-1].id) if more else None)
+
+
+def list_customers(session: Session, shop_id: int, q: str | None = None, *, limit: int | None = None,
+                   cursor: str | None = None, region: str = "US") -> Page:
+    size = _page_size(limit)
+    query = select(Customer).options(selectinload(Customer.phones)).where(Customer.shop_id == shop_id)
+    terms = parse_query(q, region)
+    if terms is not None:
+        by_name = Customer.name.ilike(like_pattern(terms.text), escape="\\")
+        if terms.phone is not None:
+            by_phone = Customer.id.in_(select(CustomerPhone.customer_id).where(
+                CustomerPhone.shop_id == shop_id, CustomerPhone.e164 == terms.phone))
+            query = query.where(or_(by_name, by_phone))
+        else:
+            query = query.where(by_name)
+    if cursor:
+        name, last_id = _decode(cursor)
+        query = query.where(or_(Customer.name > name, and_(Customer.name == name, Customer.id > last_id)))
+    rows = list(session.scalars(query.order_by(Customer.name, Customer.id).limit(size + 1)))
+    more = len(rows) > size
+    rows = rows[:size]
+    return Page(rows, _encode(rows[-1].name, rows[-1].id) if more else None)
+
+
+def _as_datetime(value) -> datetime:
+    try:
+        return datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise ValidationFailed.on("cursor", "not a cursor this list gave out; start again without it") from None
