@@ -19,7 +19,7 @@ from repairtext.domain.errors import InsufficientCredits, NotFound, ValidationFa
 from repairtext.domain.keywords import Keyword, classify
 from repairtext.domain.phones import display, to_e164
 from repairtext.services import opt_outs
-from repairtext.services.outbound import last_outbound_to, provider_problem, queue_text
+from repairtext.services.outbound import last_outbound_to, provider_problem, queue_text, sending_number
 
 MEDIA_JOB = "inbound_media"
 
@@ -30,7 +30,8 @@ _SENDERS_TICKETS = (
     .outerjoin(Ticket, (Ticket.customer_id == Customer.id) & (Ticket.shop_id == CustomerPhone.shop_id))
     .where(CustomerPhone.shop_id == bindparam("shop_id"), CustomerPhone.e164 == bindparam("sender"))
 )
-# The same, reached from the number texted when the shop is not known yet (one round trip instead of two).
+# The same, reached from the number texted (one round trip instead of two): no row at all means the number is
+# not a number on that provider (of that shop, when the webhook names one), and nothing may be done.
 _SHOP_SENDERS_TICKETS = (
     select(Customer.id, Customer.opted_out_at, Ticket.id, Ticket.number, Ticket.status, ShopNumber.shop_id)
     .select_from(ShopNumber)
@@ -39,6 +40,7 @@ _SHOP_SENDERS_TICKETS = (
     .outerjoin(Ticket, (Ticket.customer_id == Customer.id) & (Ticket.shop_id == ShopNumber.shop_id))
     .where(ShopNumber.e164 == bindparam("e164"), ShopNumber.provider == bindparam("provider"))
 )
+_OWN_SENDERS_TICKETS = _SHOP_SENDERS_TICKETS.where(ShopNumber.shop_id == bindparam("shop_id"))
 _LAST_OUTBOUND = last_outbound_to(bindparam("shop_id"), bindparam("to"))
 _INSERT_MESSAGE = insert(Message).returning(Message.id)
 _INSERT_COMMENT = insert(Comment).returning(Comment.id)
@@ -81,7 +83,8 @@ def _e164_or_raw(raw: str, field: str) -> str:
 
 
 def do_receive(ctx: Context, text: InboundText, shop_id: int | None = None) -> Received:
-    """`shop_id` is given when the webhook URL itself names the shop (Flowroute's secret token)."""
+    """`shop_id` is given when the webhook URL itself names the shop (Flowroute's secret token). Raises NotFound
+    when the number texted is not one of the shop's (or, for Twilio, the platform's) numbers on that provider."""
     now = ctx.clock.now()
     try:
         with ctx.db.transaction() as session:
@@ -100,13 +103,14 @@ def _receive(ctx: Context, session: Session, text: InboundText, shop_id: int | N
     A duplicate delivery fails on the message's unique (provider, provider id) and rolls all of it back."""
     to, sender = _e164_or_raw(text.to_number, "To"), _e164_or_raw(text.from_number, "From")
     db = session.connection()
+    params = {"e164": to, "provider": text.provider, "sender": sender}
     if shop_id is None:
-        rows = db.execute(_SHOP_SENDERS_TICKETS, {"e164": to, "provider": text.provider, "sender": sender}).all()
-        if not rows:
-            raise NotFound(f"no shop owns the number {to}")
-        shop_id = rows[0].shop_id
+        rows = db.execute(_SHOP_SENDERS_TICKETS, params).all()
     else:
-        rows = db.execute(_SENDERS_TICKETS, {"shop_id": shop_id, "sender": sender}).all()
+        rows = db.execute(_OWN_SENDERS_TICKETS, dict(params, shop_id=shop_id)).all()
+    if not rows:
+        raise NotFound(f"{to} is not a {text.provider} number of " + (f"shop {shop_id}" if shop_id else "any shop"))
+    shop_id = rows[0].shop_id
     customer_ids, tickets, any_opted_out = _customers_and_tickets(rows)
 
     keyword = classify(text.body, text.opt_out_type)
@@ -191,11 +195,11 @@ def _apply_keyword(ctx: Context, session: Session, shop: Shop, customers: list[C
     elif (keyword is Keyword.HELP and not twilio_handled and not provider_problem(ctx, shop)
           and not _helped_recently(session, shop.id, sender, now)):
         # Twilio's advanced opt-out already answered HELP when it set OptOutType; never answer twice.
-        phone = display(shop.numbers[0].e164) if shop.numbers else ""
-        body = f"{shop.name}: for help with your repair call {phone}. Reply STOP to stop texts."
+        reply_from = sending_number(shop, prefer=shop_number)
+        body = f"{shop.name}: for help with your repair call {display(reply_from)}. Reply STOP to stop texts."
         try:
             queue_text(ctx, session, shop, to=sender, body=body, trigger="help_reply",
-                       customer=customers[0] if customers else None, from_number=shop_number)
+                       customer=customers[0] if customers else None, from_number=reply_from)
         except InsufficientCredits:
             pass  # out of credits: the customer's message still lands; the low-credit alert already told staff
 
