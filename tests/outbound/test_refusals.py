@@ -35,12 +35,12 @@ def test_customer_that_cannot_be_texted(shops, sim, worker, phones, extra, code,
 def test_opted_out_customer_is_refused_until_start(shops, sim, worker, ctx):
     from datetime import datetime, timezone
 
-    from repairtext.adapters.db.models import Customer
+    from repairtext.services import opt_outs
 
     shop = shops.create()
     customer = shop.customer("Jane Cooper")
     with ctx.db.transaction() as session:
-        session.get(Customer, customer["id"]).opted_out_at = datetime(2026, 11, 2, tzinfo=timezone.utc)
+        opt_outs.do_opt_out(session, shop.id, customer["phones"][0]["number"], datetime(2026, 11, 2, tzinfo=timezone.utc))
     ticket = shop.ticket(customer["id"])
     message, note = _rejected(shop, ticket["id"])
     assert message["error_code"] == "opted_out" and "replied STOP on 2026-11-02" in note

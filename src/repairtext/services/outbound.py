@@ -6,7 +6,6 @@ The worker (services/sending.py) sends what is queued here; nothing here talks t
 from __future__ import annotations
 
 import secrets
-from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import select
@@ -26,11 +25,14 @@ from repairtext.services.shops import quiet_hours_of
 SEND_JOB = "send"
 
 
-def recipient_of(customer: Customer) -> Recipient:
+def recipient_of(session: Session, customer: Customer) -> Recipient:
+    """The customer as the eligibility rule sees them, opt-out from the one reader (services/opt_outs.py)."""
+    mobile = next((p.e164 for p in customer.phones if p.type == PhoneType.MOBILE.value), None)
+    opted_out = opt_outs.opted_out(session, [(customer.shop_id, mobile, customer.id)])
     return Recipient(
         name=customer.name,
         sms_enabled=customer.sms_enabled,
-        opted_out_at=customer.opted_out_at,
+        opted_out_at=next((hit.since for hit in opted_out.values()), None),
         mobile_numbers=tuple(p.e164 for p in customer.phones if p.type == PhoneType.MOBILE.value),
         other_phone_types=tuple(p.type for p in customer.phones if p.type != PhoneType.MOBILE.value),
     )
@@ -136,11 +138,8 @@ def do_text_customer_about_ticket(ctx: Context, session: Session, shop: Shop, ti
     """The one path every ticket text takes: who may be texted is decided here, with a reason if not."""
     customer = ticket.customer
     now = ctx.clock.now()
-    recipient = recipient_of(customer)
+    recipient = recipient_of(session, customer)
     to = recipient.mobile_numbers[0] if recipient.mobile_numbers else ""
-    opted_out = opt_outs.opted_out_since(session, shop.id, customer, to)
-    if opted_out != recipient.opted_out_at:
-        recipient = replace(recipient, opted_out_at=opted_out)
     problem = provider_problem(ctx, shop)
     refusal = check_can_text(recipient, provider_ready=not problem, provider_problem=problem)
     if refusal is None:
