@@ -28,11 +28,13 @@ SEND_JOB = "send"
 def recipient_of(session: Session, customer: Customer) -> Recipient:
     """The customer as the eligibility rule sees them, opt-out from the one reader (services/opt_outs.py)."""
     mobile = next((p.e164 for p in customer.phones if p.type == PhoneType.MOBILE.value), None)
-    opted_out = opt_outs.opted_out(session, [(customer.shop_id, mobile, customer.id)])
+    key = (customer.shop_id, mobile, customer.id)
+    hit = opt_outs.opted_out(session, [key]).get(key)
     return Recipient(
         name=customer.name,
         sms_enabled=customer.sms_enabled,
-        opted_out_at=next((hit.since for hit in opted_out.values()), None),
+        opted_out_at=hit.since if hit else None,
+        opted_out_by_carrier=bool(hit and hit.source == opt_outs.CARRIER),
         mobile_numbers=tuple(p.e164 for p in customer.phones if p.type == PhoneType.MOBILE.value),
         other_phone_types=tuple(p.type for p in customer.phones if p.type != PhoneType.MOBILE.value),
     )

@@ -79,14 +79,12 @@ def apply_receipt(ctx: Context, session: Session, message: Message, provider_sta
         session.add(MessageEvent(message_id=message.id, status="unknown", provider_status=provider_status,
                                  error_code=error_code, applied=False, at=now))
         return
+    if error_code in OPTED_OUT_CODES:  # about the number, whatever the message's own status
+        opt_outs.do_opt_out(session, message.shop_id, message.to_number, now, opt_outs.CARRIER)
     moved = set_status(session, message, status, now, provider_status=provider_status, error_code=error_code)
-    if not moved:
-        return
-    if status == "failed" and message.credits:
+    if moved and status == "failed" and message.credits:
         shop = session.get(Shop, message.shop_id)
         credits.refund(ctx, session, shop, message, f"provider reported failed ({error_code or 'no code'})")
-    if error_code in OPTED_OUT_CODES:
-        opt_outs.do_opt_out(session, message.shop_id, message.to_number, now, opt_outs.CARRIER)
 
 
 def _receipt_account(provider: str, shop_id: int | None) -> tuple[str, int | None]:
