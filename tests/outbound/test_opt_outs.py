@@ -6,12 +6,19 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import httpx
-
-from repairtext.services import opt_outs
 from support.credentials import TWILIO_TOKEN
-from support.inbound import customer_with_number, open_shop, phone_of, post_twilio, signature, twilio_text
+from support.inbound import (
+    customer_with_number,
+    open_shop,
+    phone_of,
+    post_twilio,
+    signature,
+    twilio_text,
+)
 from support.shops import eventually, fresh_number
 from support.web import sign_in
+
+from repairtext.services import opt_outs
 
 
 def opted_out_at(shop, customer_id: int) -> str | None:

@@ -6,10 +6,6 @@ from __future__ import annotations
 
 import httpx
 from sqlalchemy import func, select
-
-from repairtext.adapters.db.models import PendingReceipt
-from repairtext.services import receipts
-from repairtext.services.worker import Worker
 from support.credentials import TWILIO_TOKEN
 from support.inbound import (
     customer_comments,
@@ -20,9 +16,13 @@ from support.inbound import (
     open_shop,
     phone_of,
     post_twilio,
+    signature,
 )
-from support.inbound import signature
 from support.shops import eventually
+
+from repairtext.adapters.db.models import PendingReceipt
+from repairtext.services import receipts
+from repairtext.services.worker import Worker
 
 
 def delivered_text(shop, worker):
@@ -113,7 +113,7 @@ def test_a_shop_posting_another_shops_inbound_id_first_does_not_hide_the_reply(s
 
 def test_replayed_status_callbacks_keep_one_event_per_status(shops, sim, worker, live_server):
     shop = open_shop(shops)
-    customer, ticket, message = delivered_text(shop, worker)
+    _, ticket, message = delivered_text(shop, worker)
     before = len(message["status_history"])
 
     for _ in range(20):

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import httpx
 from sqlalchemy import func, select
-
-from repairtext.adapters.db.models import Message
 from support.credentials import TWILIO_TOKEN
 from support.inbound import (
     TWILIO_INBOUND,
@@ -22,6 +20,8 @@ from support.inbound import (
     twilio_form,
 )
 from support.shops import fresh_number
+
+from repairtext.adapters.db.models import Message
 
 
 def stored_messages(ctx) -> int:

@@ -121,7 +121,7 @@ def _park(session: Session, provider: str, provider_id: str, provider_status: st
     if session.scalar(select(PendingReceipt.id).where(
             *mine, PendingReceipt.provider_id == provider_id, PendingReceipt.provider_status == provider_status).limit(1)):
         return  # a replay of a receipt already parked
-    parked = session.scalar(select(func.count()).select_from(PendingReceipt).where(*mine))
+    parked = session.scalar(select(func.count()).select_from(PendingReceipt).where(*mine)) or 0
     if parked >= (PARKED_ON_PLATFORM if shop_id is None else PARKED_PER_ACCOUNT):
         log.warning("receipt %s %s for %s dropped: %d receipts already wait for unknown messages",
                     provider, provider_id, f"shop {shop_id}" if shop_id else "the platform account", parked)
