@@ -80,7 +80,7 @@ class Rows:
         "tickets": ("id", "shop_id", "customer_id", "number", "subject", "problem", "status", "portal_token",
                     "created_at", "updated_at"),
         # No id: inbound replies are inserted between loads, so the database numbers these.
-        "messages": ("shop_id", "direction", "ticket_id", "customer_id", "trigger", "provider", "provider_id",
+        "messages": ("shop_id", "direction", "ticket_id", "customer_id", "trigger", "provider", "account", "provider_id",
                      "from_number", "to_number", "body", "encoding", "segments", "credits", "status",
                      "send_attempts", "part", "parts", "created_at", "updated_at"),
     }
@@ -113,7 +113,7 @@ class Rows:
             def messages():
                 for i in range(start + start % 2, stop, 2):  # every second customer, texted 0-60 days ago
                     sent = self.stamp(self.now - timedelta(seconds=self.rng.uniform(0, 60 * 86400)))
-                    yield (shop, "outbound", i + 1, i + 1, "status:In Progress", "twilio",
+                    yield (shop, "outbound", i + 1, i + 1, "status:In Progress", "twilio", "platform",
                            f"SMbench{i + 1:026d}", SHOP_NUMBER, customer_number(i),
                            "Fix-It: your repair is in progress.", "GSM-7", 1, 1, "delivered", 1, 1, 1, sent, sent)
             return messages()
@@ -198,7 +198,7 @@ def time_route(ctx, shop_id: int, senders: list[int]) -> list[float]:
         with ctx.db.transaction() as session:
             now = ctx.clock.now()
             started = time.perf_counter()
-            ids, tickets, _ = senders_tickets(session, shop_id, customer_number(i))
+            ids, tickets = senders_tickets(session, shop_id, customer_number(i))
             route_reply("Is it ready yet?", ids, tickets, last_outbound(session, shop_id, customer_number(i), ids), now)
             timings.append(time.perf_counter() - started)
     return timings

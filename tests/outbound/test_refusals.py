@@ -35,12 +35,12 @@ def test_customer_that_cannot_be_texted(shops, sim, worker, phones, extra, code,
 def test_opted_out_customer_is_refused_until_start(shops, sim, worker, ctx):
     from datetime import datetime, timezone
 
-    from repairtext.adapters.db.models import Customer
+    from repairtext.services import opt_outs
 
     shop = shops.create()
     customer = shop.customer("Jane Cooper")
     with ctx.db.transaction() as session:
-        session.get(Customer, customer["id"]).opted_out_at = datetime(2026, 11, 2, tzinfo=timezone.utc)
+        opt_outs.do_opt_out(session, shop.id, customer["phones"][0]["number"], datetime(2026, 11, 2, tzinfo=timezone.utc))
     ticket = shop.ticket(customer["id"])
     message, note = _rejected(shop, ticket["id"])
     assert message["error_code"] == "opted_out" and "replied STOP on 2026-11-02" in note
@@ -74,17 +74,17 @@ def test_out_of_credits_is_refused_and_nothing_is_debited(shops, sim, worker):
 
 
 def test_flowroute_shop_sends_through_its_own_account_for_free(shops, sim, worker):
-    shop = shops.create()
+    shop, own = shops.create(), fresh_number()
     sim.post("/_sim/flowroute/accounts", {"access_key": "fr-key", "secret_key": "fr-secret",
-                                          "numbers": [shop.number.lstrip("+")], "sms_callback_url": "http://127.0.0.1:9/x"})
+                                          "numbers": [own.lstrip("+")], "sms_callback_url": "http://127.0.0.1:9/x"})
     r = shop.api.patch("/api/v1/shop", json={"flowroute_access_key": "fr-key", "flowroute_secret_key": "fr-secret",
-                                             "provider": "flowroute"})
+                                             "provider": "flowroute", "numbers": [shop.number, own]})
     assert r.status_code == 200 and "flowroute_secret_key" not in r.json() and r.json()["provider"] == "flowroute"
     before = shop.credits()["total_remaining"]
     ticket = shop.ticket(shop.customer()["id"])
     worker.drain()
     [sent] = sim.messages("flowroute")
-    assert sent["from"] == shop.number.lstrip("+") and sent["id"].startswith("mdr2-")
+    assert sent["from"] == own.lstrip("+") and sent["id"].startswith("mdr2-")  # its own number, not the built-in one
     from support.shops import eventually
 
     [message] = eventually(lambda: [m for m in shop.messages(ticket_id=ticket["id"]) if m["status"] == "delivered"])

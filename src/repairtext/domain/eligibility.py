@@ -13,6 +13,7 @@ class Recipient:
     opted_out_at: datetime | None
     mobile_numbers: tuple[str, ...]
     other_phone_types: tuple[str, ...] = ()
+    opted_out_by_carrier: bool = False   # the carrier refused a text (Twilio 21610) rather than a STOP reaching us
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,9 @@ def check_can_text(recipient: Recipient, *, provider_ready: bool, provider_probl
         return Refusal("sms_disabled", f"SMS is turned off for {name}")
     if recipient.opted_out_at is not None:
         when = recipient.opted_out_at.date().isoformat()
-        return Refusal("opted_out", f"{name} replied STOP on {when}; they must text START to receive texts again")
+        said = f"the carrier reported on {when} that {name} replied STOP" if recipient.opted_out_by_carrier \
+            else f"{name} replied STOP on {when}"
+        return Refusal("opted_out", f"{said}; they must text START to receive texts again")
     if not recipient.mobile_numbers:
         if recipient.other_phone_types:
             kinds = ", ".join(sorted(set(recipient.other_phone_types)))

@@ -1,5 +1,10 @@
-"""What providers call. Each webhook authenticates, stores durably (deduplicated by the provider's message id)
-and answers at once; slow work (media) is left to the worker."""
+"""What providers call. Each webhook authenticates, stores durably (deduplicated by the provider's message id
+within the account that delivered it) and answers at once; slow work (media) is left to the worker.
+
+A webhook acts only for the account it authenticated as: Twilio's signature is the platform's, so its `To` must
+be a platform number; a Flowroute token names one shop, so its `to` must be one of that shop's Flowroute numbers.
+Anything else is logged and answered 200 (a provider resends on anything else) with nothing stored or sent.
+Flowroute resends a callback not answered 200 (four times), so its callbacks answer 200, duplicates included."""
 
 from __future__ import annotations
 
@@ -96,8 +101,11 @@ async def flowroute_inbound(token: str, request: Request, ctx: ContextDep) -> Re
                        media=[m for m in media if m["url"]])
     if not text.provider_id:
         raise HTTPException(400, "data.id is missing")
-    await run_in_threadpool(do_receive, ctx, text, shop_id)
-    return Response(status_code=204)
+    try:
+        await run_in_threadpool(do_receive, ctx, text, shop_id)
+    except NotFound as exc:
+        log.warning("inbound Flowroute text %s for shop %s dropped: %s", text.provider_id, shop_id, exc)
+    return Response(status_code=200)
 
 
 @router.post("/flowroute/{token}/status")
@@ -110,4 +118,4 @@ async def flowroute_status(token: str, request: Request, ctx: ContextDep) -> Res
     code = attrs.get("status_code")
     await run_in_threadpool(receipts.do_record_receipt, ctx, "flowroute", str(doc["data"]["id"]),
                             str(attrs["status"]), str(code) if code not in (None, "") else None, shop_id)
-    return Response(status_code=204)
+    return Response(status_code=200)

@@ -19,26 +19,28 @@ from repairtext.domain.errors import InsufficientCredits, NotFound, ValidationFa
 from repairtext.domain.keywords import Keyword, classify
 from repairtext.domain.phones import display, to_e164
 from repairtext.services import opt_outs
-from repairtext.services.outbound import last_outbound_to, provider_problem, queue_text
+from repairtext.services.outbound import last_outbound_to, provider_problem, queue_text, sending_number
 
 MEDIA_JOB = "inbound_media"
 
 # The webhook's statements, built once: constructing SQL per request costs more than running it.
 _SENDERS_TICKETS = (
-    select(Customer.id, Customer.opted_out_at, Ticket.id, Ticket.number, Ticket.status)
+    select(Customer.id, Ticket.id, Ticket.number, Ticket.status)
     .select_from(CustomerPhone).join(Customer, Customer.id == CustomerPhone.customer_id)
     .outerjoin(Ticket, (Ticket.customer_id == Customer.id) & (Ticket.shop_id == CustomerPhone.shop_id))
     .where(CustomerPhone.shop_id == bindparam("shop_id"), CustomerPhone.e164 == bindparam("sender"))
 )
-# The same, reached from the number texted when the shop is not known yet (one round trip instead of two).
+# The same, reached from the number texted (one round trip instead of two): no row at all means the number is
+# not a number on that provider (of that shop, when the webhook names one), and nothing may be done.
 _SHOP_SENDERS_TICKETS = (
-    select(Customer.id, Customer.opted_out_at, Ticket.id, Ticket.number, Ticket.status, ShopNumber.shop_id)
+    select(Customer.id, Ticket.id, Ticket.number, Ticket.status, ShopNumber.shop_id)
     .select_from(ShopNumber)
     .outerjoin(CustomerPhone, (CustomerPhone.shop_id == ShopNumber.shop_id) & (CustomerPhone.e164 == bindparam("sender")))
     .outerjoin(Customer, Customer.id == CustomerPhone.customer_id)
     .outerjoin(Ticket, (Ticket.customer_id == Customer.id) & (Ticket.shop_id == ShopNumber.shop_id))
     .where(ShopNumber.e164 == bindparam("e164"), ShopNumber.provider == bindparam("provider"))
 )
+_OWN_SENDERS_TICKETS = _SHOP_SENDERS_TICKETS.where(ShopNumber.shop_id == bindparam("shop_id"))
 _LAST_OUTBOUND = last_outbound_to(bindparam("shop_id"), bindparam("to"))
 _INSERT_MESSAGE = insert(Message).returning(Message.id)
 _INSERT_COMMENT = insert(Comment).returning(Comment.id)
@@ -83,7 +85,8 @@ def _e164_or_raw(raw: str, field: str) -> str:
 
 
 def do_receive(ctx: Context, text: InboundText, shop_id: int | None = None) -> Received:
-    """`shop_id` is given when the webhook URL itself names the shop (Flowroute's secret token)."""
+    """`shop_id` is given when the webhook URL itself names the shop (Flowroute's secret token). Raises NotFound
+    when the number texted is not one of the shop's (or, for Twilio, the platform's) numbers on that provider."""
     now = ctx.clock.now()
     try:
         with ctx.db.transaction() as session:
@@ -102,22 +105,22 @@ def _receive(ctx: Context, session: Session, text: InboundText, shop_id: int | N
     A duplicate delivery fails on the message's unique (provider, provider id) and rolls all of it back."""
     to, sender = _e164_or_raw(text.to_number, "To"), _e164_or_raw(text.from_number, "From")
     db = session.connection()
+    params = {"e164": to, "provider": text.provider, "sender": sender}
     if shop_id is None:
-        rows = db.execute(_SHOP_SENDERS_TICKETS, {"e164": to, "provider": text.provider, "sender": sender}).all()
-        if not rows:
-            raise NotFound(f"no shop owns the number {to}")
-        shop_id = rows[0].shop_id
+        rows = db.execute(_SHOP_SENDERS_TICKETS, params).all()
     else:
-        rows = db.execute(_SENDERS_TICKETS, {"shop_id": shop_id, "sender": sender}).all()
-    customer_ids, tickets, any_opted_out = _customers_and_tickets(rows)
+        rows = db.execute(_OWN_SENDERS_TICKETS, dict(params, shop_id=shop_id)).all()
+    if not rows:
+        raise NotFound(f"{to} is not a {text.provider} number of " + (f"shop {shop_id}" if shop_id else "any shop"))
+    shop_id = rows[0].shop_id
+    customer_ids, tickets = _customers_and_tickets(rows)
 
     keyword = classify(text.body, text.opt_out_type)
     if keyword is not None:
-        was_opted_out = any_opted_out or bool(opt_outs.number_opted_out(session, shop_id, sender))
         customers = list(session.scalars(select(Customer).where(Customer.id.in_(customer_ids)).order_by(Customer.id)))
-        _apply_keyword(ctx, session, session.get(Shop, shop_id), customers, sender, to, keyword,
-                       twilio_handled=bool(text.opt_out_type), now=now)
-        if keyword is Keyword.START and not was_opted_out:
+        opted_in = _apply_keyword(ctx, session, session.get(Shop, shop_id), customers, sender, to, keyword,
+                                  twilio_handled=bool(text.opt_out_type), now=now)
+        if keyword is Keyword.START and not opted_in:
             keyword = None  # "Yes" to "Can you pick it up today?" is an answer, not an opt-in
 
     recent = last_outbound(session, shop_id, sender, customer_ids)
@@ -139,16 +142,16 @@ def _receive(ctx: Context, session: Session, text: InboundText, shop_id: int | N
     return Received(message_id, False, shop_id)
 
 
-def senders_tickets(session: Session, shop_id: int, sender: str) -> tuple[list[int], list[routing.TicketRef], bool]:
-    """The shop's customers with this number, their tickets, and whether any of them opted out: one query."""
+def senders_tickets(session: Session, shop_id: int, sender: str) -> tuple[list[int], list[routing.TicketRef]]:
+    """The shop's customers with this number and their tickets: one query."""
     return _customers_and_tickets(session.connection().execute(_SENDERS_TICKETS, {"shop_id": shop_id, "sender": sender}).all())
 
 
-def _customers_and_tickets(rows) -> tuple[list[int], list[routing.TicketRef], bool]:
-    """Rows of (customer id, opted out at, ticket id, number, status, …); a row without a customer is the shop's
-    number alone (no customer has the sender's number)."""
-    tickets = {row[2]: routing.TicketRef(row[2], row[3], row[0], ticket_rules.is_open(row[4])) for row in rows if row[2]}
-    return sorted({row[0] for row in rows if row[0]}), list(tickets.values()), any(row[1] for row in rows)
+def _customers_and_tickets(rows) -> tuple[list[int], list[routing.TicketRef]]:
+    """Rows of (customer id, ticket id, number, status, …); a row without a customer is the shop's number alone
+    (no customer has the sender's number)."""
+    tickets = {row[1]: routing.TicketRef(row[1], row[2], row[0], ticket_rules.is_open(row[3])) for row in rows if row[1]}
+    return sorted({row[0] for row in rows if row[0]}), list(tickets.values())
 
 
 def last_outbound(session: Session, shop_id: int, sender: str, customer_ids: list[int]) -> routing.RecentOutbound | None:
@@ -182,25 +185,23 @@ def place_reply(session: Session, shop_id: int, ticket_id: int, body: str, keywo
 
 
 def _apply_keyword(ctx: Context, session: Session, shop: Shop, customers: list[Customer], sender: str,
-                   shop_number: str, keyword: Keyword, twilio_handled: bool, now) -> None:
+                   shop_number: str, keyword: Keyword, twilio_handled: bool, now) -> bool:
+    """Returns whether the sender opted back in (START from a number that had opted out)."""
     if keyword is Keyword.STOP:
-        opt_outs.record_opt_out(session, shop.id, sender, now)
-        for customer in customers:
-            customer.opted_out_at = customer.opted_out_at or now
+        opt_outs.do_opt_out(session, shop.id, sender, now, opt_outs.KEYWORD)
     elif keyword is Keyword.START:
-        opt_outs.clear_opt_out(session, shop.id, sender)
-        for customer in customers:
-            customer.opted_out_at = None
+        return opt_outs.do_opt_in(session, shop.id, sender)
     elif (keyword is Keyword.HELP and not twilio_handled and not provider_problem(ctx, shop)
           and not _helped_recently(session, shop.id, sender, now)):
         # Twilio's advanced opt-out already answered HELP when it set OptOutType; never answer twice.
-        phone = display(shop.numbers[0].e164) if shop.numbers else ""
-        body = f"{shop.name}: for help with your repair call {phone}. Reply STOP to stop texts."
+        reply_from = sending_number(shop, prefer=shop_number)
+        body = f"{shop.name}: for help with your repair call {display(reply_from)}. Reply STOP to stop texts."
         try:
             queue_text(ctx, session, shop, to=sender, body=body, trigger="help_reply",
-                       customer=customers[0] if customers else None, from_number=shop_number)
+                       customer=customers[0] if customers else None, from_number=reply_from)
         except InsufficientCredits:
             pass  # out of credits: the customer's message still lands; the low-credit alert already told staff
+    return False
 
 
 HELP_ANSWER_EVERY = timedelta(hours=24)

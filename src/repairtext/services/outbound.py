@@ -6,7 +6,6 @@ The worker (services/sending.py) sends what is queued here; nothing here talks t
 from __future__ import annotations
 
 import secrets
-from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import select
@@ -26,35 +25,40 @@ from repairtext.services.shops import quiet_hours_of
 SEND_JOB = "send"
 
 
-def recipient_of(customer: Customer) -> Recipient:
+def recipient_of(session: Session, customer: Customer) -> Recipient:
+    """The customer as the eligibility rule sees them, opt-out from the one reader (services/opt_outs.py)."""
+    mobile = next((p.e164 for p in customer.phones if p.type == PhoneType.MOBILE.value), None)
+    key = (customer.shop_id, mobile, customer.id)
+    hit = opt_outs.opted_out(session, [key]).get(key)
     return Recipient(
         name=customer.name,
         sms_enabled=customer.sms_enabled,
-        opted_out_at=customer.opted_out_at,
+        opted_out_at=hit.since if hit else None,
+        opted_out_by_carrier=bool(hit and hit.source == opt_outs.CARRIER),
         mobile_numbers=tuple(p.e164 for p in customer.phones if p.type == PhoneType.MOBILE.value),
         other_phone_types=tuple(p.type for p in customer.phones if p.type != PhoneType.MOBILE.value),
     )
 
 
-def sending_number(shop: Shop, provider: str | None = None) -> str | None:
-    """Built-in Twilio sends only from numbers the operator put on the platform account; a Flowroute shop
-    may send from any of its numbers (Flowroute refuses one its account does not own), its own first."""
-    provider = provider or shop.provider
-    own = [n.e164 for n in shop.numbers if n.provider == provider]
-    if provider == "twilio":
-        return own[0] if own else None
-    return (own or [n.e164 for n in shop.numbers] or [None])[0]
+def sending_number(shop: Shop, provider: str | None = None, prefer: str | None = None) -> str | None:
+    """The number a text of this shop goes from: always one of the shop's numbers on the provider that carries
+    it (built-in Twilio: a number the operator put on the platform account; Flowroute: the shop's own). `prefer`
+    (say, the number a customer texted) is used only if it is such a number, so no caller chooses the From."""
+    own = [n.e164 for n in shop.numbers if n.provider == (provider or shop.provider)]
+    if prefer in own:
+        return prefer
+    return own[0] if own else None
 
 
 def provider_problem(ctx: Context, shop: Shop) -> str:
-    if sending_number(shop) is None:
-        if shop.provider == "twilio":
-            return "the shop has no number on the built-in account; the operator assigns one"
-        return "the shop has no sending number; add your Flowroute number under Settings"
     if shop.provider == "flowroute":
         if not (shop.flowroute_access_key and shop.flowroute_secret_encrypted):
             return "the shop's Flowroute access key and secret are not set; add them under Settings"
+        if sending_number(shop) is None:
+            return "the shop has no Flowroute number to send from; add your Flowroute number under Settings"
         return ""
+    if sending_number(shop) is None:
+        return "the shop has no number on the built-in account; the operator assigns one"
     if not (ctx.settings.twilio_account_sid and ctx.settings.twilio_auth_token):
         return "the built-in Twilio account is not configured (REPAIRTEXT_TWILIO_ACCOUNT_SID / _AUTH_TOKEN)"
     return ""
@@ -108,7 +112,7 @@ def queue_text(ctx: Context, session: Session, shop: Shop, *, to: str, body: str
         messages.append(Message(
             shop_id=shop.id, direction="outbound", ticket_id=ticket.id if ticket else None,
             customer_id=customer.id if customer else None, comment_id=comment_id, trigger=trigger,
-            provider=shop.provider, from_number=from_number or sending_number(shop), to_number=to, body=part,
+            provider=shop.provider, from_number=sending_number(shop, prefer=from_number), to_number=to, body=part,
             encoding=count.encoding, segments=count.segments,
             credits=count.segments if shop.provider == "twilio" else 0,
             status="queued", send_after=send_after, batch_id=batch, part=index, parts=len(parts),
@@ -136,11 +140,8 @@ def do_text_customer_about_ticket(ctx: Context, session: Session, shop: Shop, ti
     """The one path every ticket text takes: who may be texted is decided here, with a reason if not."""
     customer = ticket.customer
     now = ctx.clock.now()
-    recipient = recipient_of(customer)
+    recipient = recipient_of(session, customer)
     to = recipient.mobile_numbers[0] if recipient.mobile_numbers else ""
-    opted_out = opt_outs.opted_out_since(session, shop.id, customer, to)
-    if opted_out != recipient.opted_out_at:
-        recipient = replace(recipient, opted_out_at=opted_out)
     problem = provider_problem(ctx, shop)
     refusal = check_can_text(recipient, provider_ready=not problem, provider_problem=problem)
     if refusal is None:

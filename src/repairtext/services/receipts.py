@@ -1,20 +1,30 @@
 """Delivery receipts: status callbacks update a message and keep its history.
 
 Callbacks come more than once and out of order (`delivered` before `sent`); a status only moves forward,
-and never away from a final one. Twilio does not charge for `failed` messages, so those credits come back;
-`undelivered` is charged by the carrier and is not refunded.
+and never away from a final one, and a replay adds nothing to the history (one event per distinct status).
+Twilio does not charge for `failed` messages, so those credits come back; `undelivered` is charged by the
+carrier and is not refunded.
+
+A receipt only ever reaches messages of the provider account it came in for: the platform's Twilio account
+(signed callbacks) or the one shop whose Flowroute token it was posted with, whether applied at once or parked
+until the message's id is recorded. A shop parks at most PARKED_PER_ACCOUNT receipts; more are dropped.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+import logging
+
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from repairtext.adapters.db.models import Customer, Message, MessageEvent, PendingReceipt, Shop
+from repairtext.adapters.db.models import Message, MessageEvent, PendingReceipt, Shop
 from repairtext.bootstrap import Context
-from repairtext.services import credits
+from repairtext.domain.accounts import PLATFORM, account_of
+from repairtext.services import credits, opt_outs
+
+log = logging.getLogger("repairtext.receipts")
 
 RANK = {"rejected": 9, "queued": 0, "sending": 1, "accepted": 2, "sent": 3, "delivered": 9, "undelivered": 9, "failed": 9}
 FINAL = frozenset({"delivered", "undelivered", "failed", "rejected"})
@@ -50,42 +60,80 @@ def set_status(session: Session, message: Message, status: str, now: datetime, *
     return forward
 
 
+def _seen_before(session: Session, message: Message, status: str, provider_status: str | None,
+                 error_code: str | None) -> bool:
+    """A replay of a receipt already in the history (providers resend; anyone holding a URL can replay)."""
+    return session.scalar(select(MessageEvent.id).where(
+        MessageEvent.message_id == message.id, MessageEvent.status == status,
+        MessageEvent.provider_status.is_(None) if provider_status is None else MessageEvent.provider_status == provider_status,
+        MessageEvent.error_code.is_(None) if error_code is None else MessageEvent.error_code == error_code,
+    ).limit(1)) is not None
+
+
 def apply_receipt(ctx: Context, session: Session, message: Message, provider_status: str,
                   error_code: str | None, now: datetime) -> None:
-    status = our_status(message.provider, provider_status)
-    if status is None:
+    status = our_status(message.provider, provider_status) or "unknown"
+    if _seen_before(session, message, status, provider_status, error_code):
+        return
+    if status == "unknown":
         session.add(MessageEvent(message_id=message.id, status="unknown", provider_status=provider_status,
                                  error_code=error_code, applied=False, at=now))
         return
+    if error_code in OPTED_OUT_CODES:  # about the number, whatever the message's own status
+        opt_outs.do_opt_out(session, message.shop_id, message.to_number, now, opt_outs.CARRIER)
     moved = set_status(session, message, status, now, provider_status=provider_status, error_code=error_code)
-    if not moved:
-        return
-    if status == "failed" and message.credits:
+    if moved and status == "failed" and message.credits:
         shop = session.get(Shop, message.shop_id)
         credits.refund(ctx, session, shop, message, f"provider reported failed ({error_code or 'no code'})")
-    if error_code in OPTED_OUT_CODES and message.customer_id:
-        customer = session.get(Customer, message.customer_id)
-        if customer.opted_out_at is None:
-            customer.opted_out_at = now
+
+
+def _receipt_account(provider: str, shop_id: int | None) -> tuple[str, int | None]:
+    """(account, shop the receipt is parked for): Twilio's are the platform's whatever URL they came to."""
+    return (PLATFORM, None) if provider == "twilio" else (account_of(provider, shop_id), shop_id)
+
+
+# Parked receipts are normally applied within seconds; a bound keeps one shop from filling the table.
+PARKED_PER_ACCOUNT = 1_000
+PARKED_ON_PLATFORM = 10_000   # the platform's (signed by Twilio) race every commit of every shop
 
 
 def do_record_receipt(ctx: Context, provider: str, provider_id: str, provider_status: str,
                       error_code: str | None, shop_id: int | None = None) -> bool:
     """Returns False when the message is not known yet; the receipt is kept until it is (the callback may
-    beat the worker's commit of the provider id). `shop_id` is given when the webhook URL names the shop
-    (Flowroute's token): a shop's token then reaches only its own messages."""
+    beat the worker's commit of the provider id). `shop_id` is the shop whose Flowroute token the receipt
+    came with (None for Twilio's): it reaches that shop's Flowroute messages and nothing else."""
     now = ctx.clock.now()
+    account, park_for = _receipt_account(provider, shop_id)
     with ctx.db.transaction() as session:
-        query = select(Message).where(Message.provider == provider, Message.provider_id == provider_id)
-        if shop_id is not None:
-            query = query.where(Message.shop_id == shop_id)
-        message = session.scalar(query)
+        message = session.scalar(select(Message).where(
+            Message.provider == provider, Message.account == account, Message.provider_id == provider_id))
         if message is None:
-            session.add(PendingReceipt(provider=provider, provider_id=provider_id, provider_status=provider_status,
-                                       error_code=error_code, at=now))
+            _park(session, provider, provider_id, provider_status, error_code, park_for, now)
             return False
         apply_receipt(ctx, session, message, provider_status, error_code, now)
         return True
+
+
+def _park(session: Session, provider: str, provider_id: str, provider_status: str, error_code: str | None,
+          shop_id: int | None, now: datetime) -> None:
+    mine = (PendingReceipt.shop_id.is_(None) if shop_id is None else PendingReceipt.shop_id == shop_id,
+            PendingReceipt.provider == provider)
+    if session.scalar(select(PendingReceipt.id).where(
+            *mine, PendingReceipt.provider_id == provider_id, PendingReceipt.provider_status == provider_status).limit(1)):
+        return  # a replay of a receipt already parked
+    parked = session.scalar(select(func.count()).select_from(PendingReceipt).where(*mine)) or 0
+    if parked >= (PARKED_ON_PLATFORM if shop_id is None else PARKED_PER_ACCOUNT):
+        log.warning("receipt %s %s for %s dropped: %d receipts already wait for unknown messages",
+                    provider, provider_id, f"shop {shop_id}" if shop_id else "the platform account", parked)
+        return
+    session.add(PendingReceipt(shop_id=shop_id, provider=provider, provider_id=provider_id,
+                               provider_status=provider_status, error_code=error_code, at=now))
+
+
+def _same_account(message_shop, message_account):
+    """A parked receipt's match: same provider and id, and the account it came in for (platform or its shop)."""
+    return (((PendingReceipt.shop_id.is_(None)) & (message_account == PLATFORM))
+            | ((PendingReceipt.shop_id == message_shop) & (message_account != PLATFORM)))
 
 
 PARKED_RECEIPT_TTL = timedelta(days=7)
@@ -100,7 +148,8 @@ def do_apply_parked_receipts(ctx: Context, limit: int = 500) -> int:
     with ctx.db.transaction() as session:
         rows = session.execute(
             select(PendingReceipt, Message).join(Message, (Message.provider == PendingReceipt.provider)
-                                                 & (Message.provider_id == PendingReceipt.provider_id))
+                                                 & (Message.provider_id == PendingReceipt.provider_id)
+                                                 & _same_account(Message.shop_id, Message.account))
             .order_by(PendingReceipt.id).limit(limit).with_for_update(of=PendingReceipt, skip_locked=True)
         ).all()
         for receipt, message in rows:
@@ -114,6 +163,7 @@ def do_apply_parked_receipts(ctx: Context, limit: int = 500) -> int:
 def apply_pending_receipts(ctx: Context, session: Session, message: Message, now: datetime) -> None:
     pending = session.scalars(select(PendingReceipt).where(
         PendingReceipt.provider == message.provider, PendingReceipt.provider_id == message.provider_id,
+        PendingReceipt.shop_id.is_(None) if message.account == PLATFORM else PendingReceipt.shop_id == message.shop_id,
     ).order_by(PendingReceipt.id)).all()
     for receipt in pending:
         apply_receipt(ctx, session, message, receipt.provider_status, receipt.error_code, now)

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from repairtext.adapters.db.models import Customer, Job, Message, MessageEvent, OptOut, PendingReceipt, Shop, Ticket
+from repairtext.adapters.db.models import Job, Message, MessageEvent, PendingReceipt, Shop, Ticket
 from repairtext.adapters.providers.base import OutboundText, Provider, ProviderError, SendReceipt
 from repairtext.bootstrap import Context
 from repairtext.services import credits, opt_outs
@@ -139,19 +139,9 @@ def begin_attempts(ctx: Context, job_ids: list[int], owner: str) -> list[Attempt
 def _opted_out(session: Session, messages: Iterable) -> dict[int, str]:
     """Messages whose recipient opted out while they waited (quiet hours, retries), with the reason."""
     candidates = [m for m in messages if m.trigger not in opt_outs.ALWAYS_ALLOWED_TRIGGERS]
-    if not candidates:
-        return {}
-    by_number = {(shop_id, e164): at for shop_id, e164, at in session.execute(
-        select(OptOut.shop_id, OptOut.e164, OptOut.opted_out_at).where(
-            OptOut.shop_id.in_({m.shop_id for m in candidates}), OptOut.e164.in_({m.to_number for m in candidates})))}
-    by_customer = dict(session.execute(select(Customer.id, Customer.opted_out_at).where(
-        Customer.id.in_({m.customer_id for m in candidates if m.customer_id}), Customer.opted_out_at.is_not(None))).all())
-    refused = {}
-    for m in candidates:
-        since = by_customer.get(m.customer_id) or by_number.get((m.shop_id, m.to_number))
-        if since is not None:
-            refused[m.id] = f"{m.to_number} replied STOP on {since.date().isoformat()} while the text was waiting"
-    return refused
+    found = opt_outs.opted_out(session, [(m.shop_id, m.to_number, m.customer_id) for m in candidates])
+    return {m.id: f"{hit.reason} while the text was waiting" for m in candidates
+            if (hit := found.get((m.shop_id, m.to_number, m.customer_id)))}
 
 
 def _known_ids(session: Session, message) -> frozenset[str]:
@@ -301,10 +291,8 @@ def _fail(ctx: Context, session: Session, job: Job, message: Message, code: str 
     set_status(session, message, "failed", now, error_code=code)
     if message.credits:
         credits.refund(ctx, session, session.get(Shop, message.shop_id), message, f"send failed ({code or 'error'})")
-    if opted_out and message.customer_id:
-        customer = session.get(Customer, message.customer_id)
-        customer.opted_out_at = customer.opted_out_at or now
-        opt_outs.record_opt_out(session, message.shop_id, message.to_number, now)
+    if opted_out:
+        opt_outs.do_opt_out(session, message.shop_id, message.to_number, now, opt_outs.CARRIER)
     if message.ticket_id:
         ticket = session.get(Ticket, message.ticket_id)
         label = f"{code}: {reason}" if code else reason

@@ -21,6 +21,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.sql.expression import false
 
 from repairtext.adapters.db.types import UTCDateTime
+from repairtext.domain.accounts import account_of
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -73,7 +74,9 @@ class ShopNumber(Base):
 
 
 class OptOut(Base):
-    """A number that replied STOP (carrier keyword), kept per shop whether or not a customer has it yet."""
+    """A number that may not be texted by this shop, kept whether or not a customer has it yet: the only record
+    of an opt-out (a customer is opted out while any of their numbers is; see services/opt_outs.py).
+    `source` is why: "keyword" (the customer texted STOP) or "carrier" (the provider refused, Twilio 21610)."""
 
     __tablename__ = "opt_outs"
     __table_args__ = (UniqueConstraint("shop_id", "e164"),)
@@ -81,6 +84,7 @@ class OptOut(Base):
     shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"))
     e164: Mapped[str] = mapped_column(String(20))
     opted_out_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    source: Mapped[str] = mapped_column(String(20), default="keyword", server_default="keyword")
 
 
 class ApiKey(Base):
@@ -110,7 +114,6 @@ class Customer(Base):
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(254))
     sms_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
-    opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     phones: Mapped[list["CustomerPhone"]] = relationship(
@@ -199,13 +202,20 @@ class SmsTemplate(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+def _message_account(context) -> str:
+    row = context.get_current_parameters()
+    return account_of(row["provider"], row["shop_id"])
+
+
 class Message(Base):
     """One provider message, either way. Outbound rows are the outbox's subject; inbound rows are the raw
     webhook, stored before we answer so nothing is lost."""
 
     __tablename__ = "messages"
     __table_args__ = (
-        UniqueConstraint("provider", "provider_id"),
+        # A provider id is unique only within the account that issued it (the platform's Twilio account, or one
+        # shop's own Flowroute account): another shop posting the same id must not make this one a duplicate.
+        UniqueConstraint("provider", "account", "provider_id"),
         Index("ix_messages_shop_ticket", "shop_id", "ticket_id"),
         Index("ix_messages_shop_to_created", "shop_id", "direction", "to_number", "created_at"),
         Index("ix_messages_shop_state", "shop_id", "inbox_state"),
@@ -218,6 +228,8 @@ class Message(Base):
     comment_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id"))
     trigger: Mapped[str | None] = mapped_column(String(80))
     provider: Mapped[str] = mapped_column(String(20))
+    # Always account_of(provider, shop_id), filled in on every insert (ORM or plain SQL) by the default.
+    account: Mapped[str] = mapped_column(String(40), default=_message_account)
     provider_id: Mapped[str | None] = mapped_column(String(64))
     from_number: Mapped[str] = mapped_column(String(20))
     to_number: Mapped[str] = mapped_column(String(20))
@@ -258,11 +270,15 @@ class MessageEvent(Base):
 
 
 class PendingReceipt(Base):
-    """A delivery receipt for a provider id we have not recorded yet (the callback beat our commit)."""
+    """A delivery receipt for a provider id we have not recorded yet (the callback beat our commit).
+
+    `shop_id` is the shop whose Flowroute token it came in with; None for the platform's Twilio account. It
+    is only ever applied to a message of that account."""
 
     __tablename__ = "pending_receipts"
     __table_args__ = (Index("ix_pending_receipts_provider_id", "provider", "provider_id"),)
     id: Mapped[int] = mapped_column(Id, primary_key=True)
+    shop_id: Mapped[int | None] = mapped_column(ForeignKey("shops.id"), index=True)
     provider: Mapped[str] = mapped_column(String(20))
     provider_id: Mapped[str] = mapped_column(String(64))
     provider_status: Mapped[str] = mapped_column(String(60))

@@ -22,27 +22,31 @@ from repairtext.entrypoints.api.schemas import (
     TicketUpdate,
 )
 from repairtext.entrypoints.api.views import comment_view, customer_view, message_view, ticket_view
-from repairtext.services import customers, tickets
+from repairtext.services import customers, opt_outs, tickets
 
 router = APIRouter(prefix="/api/v1", tags=["tickets"])
 
 
+def _shown(session, c) -> dict:
+    return customer_view(c, opt_outs.of_customers(session, [c]).get(c.id))
+
+
 @router.post("/customers", status_code=201, response_model=CustomerPublic)
-def create_customer(body: CustomerCreate, shop: ShopDep, ctx: ContextDep) -> dict:
+def create_customer(body: CustomerCreate, shop: ShopDep, ctx: ContextDep, session: SessionDep) -> dict:
     c = customers.do_create_customer(ctx, shop.id, name=body.name, email=body.email, sms_enabled=body.sms_enabled,
                                      phones=[p.model_dump() for p in body.phones])
-    return customer_view(c)
+    return _shown(session, c)
 
 
 @router.get("/customers/{customer_id}", response_model=CustomerPublic)
 def get_customer(customer_id: int, shop: ShopDep, session: SessionDep) -> dict:
-    return customer_view(customers.get_customer(session, shop.id, customer_id))
+    return _shown(session, customers.get_customer(session, shop.id, customer_id))
 
 
 @router.patch("/customers/{customer_id}", response_model=CustomerPublic)
-def patch_customer(customer_id: int, body: CustomerUpdate, shop: ShopDep, ctx: ContextDep) -> dict:
+def patch_customer(customer_id: int, body: CustomerUpdate, shop: ShopDep, ctx: ContextDep, session: SessionDep) -> dict:
     changes = body.model_dump(exclude_unset=True)
-    return customer_view(customers.do_update_customer(ctx, shop.id, customer_id, changes))
+    return _shown(session, customers.do_update_customer(ctx, shop.id, customer_id, changes))
 
 
 @router.post("/tickets", status_code=201, response_model=TicketPublic)

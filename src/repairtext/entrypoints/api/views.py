@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from repairtext.adapters.db.models import Attachment, Comment, Customer, Message, Shop, Ticket
 from repairtext.domain.quiet_hours import QuietHours
+from repairtext.services.opt_outs import OptedOut
 
 
-def customer_view(c: Customer) -> dict:
+def customer_view(c: Customer, opted_out: OptedOut | None) -> dict:
+    """`opted_out` comes from services/opt_outs (by number: a STOP before the customer existed counts too)."""
     return {"id": c.id, "name": c.name, "email": c.email, "sms_enabled": c.sms_enabled,
-            "opted_out_at": c.opted_out_at, "phones": [{"number": p.e164, "type": p.type} for p in c.phones],
-            "created_at": c.created_at}
+            "opted_out_at": opted_out.since if opted_out else None,
+            "phones": [{"number": p.e164, "type": p.type} for p in c.phones], "created_at": c.created_at}
 
 
 def portal_url(public_url: str, ticket: Ticket) -> str:

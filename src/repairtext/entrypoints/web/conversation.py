@@ -11,7 +11,7 @@ from repairtext.bootstrap import Context
 from repairtext.domain.eligibility import check_can_text
 from repairtext.entrypoints.api.views import comment_view, customer_view, message_view, ticket_view
 from repairtext.entrypoints.web import queries
-from repairtext.services import credits, templates, tickets
+from repairtext.services import credits, opt_outs, templates, tickets
 from repairtext.services.outbound import provider_problem, recipient_of
 from repairtext.services.shops import status_names
 
@@ -48,11 +48,12 @@ def ticket_page(ctx: Context, session: Session, shop_id: int, ticket_id: int) ->
     for m in queries.ticket_messages(session, shop_id, ticket_id):
         messages.append(dict(message_view(m), comment_id=m.comment_id))
     problem = provider_problem(ctx, shop)
-    refusal = check_can_text(recipient_of(ticket.customer), provider_ready=not problem, provider_problem=problem)
+    refusal = check_can_text(recipient_of(session, ticket.customer), provider_ready=not problem,
+                             provider_problem=problem)
     with_text = {t.trigger for t in templates.list_templates(session, shop_id) if t.body}
     return {
         "ticket": ticket_view(ticket, public_url),
-        "customer": customer_view(ticket.customer),
+        "customer": customer_view(ticket.customer, opt_outs.of_customers(session, [ticket.customer]).get(ticket.customer.id)),
         "timeline": timeline(comments, messages),
         "statuses": [{"name": s, "texts": templates.STATUS_PREFIX + s in with_text}
                      for s in status_names(session, shop_id)],

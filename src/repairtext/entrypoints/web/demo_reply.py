@@ -45,7 +45,7 @@ def demo_reply(ticket_id: int, posted: PostedDep, ctx: ContextDep) -> Response:
         raise NotFound("the simulator runs only in the demo")
     shop = posted.staff.shop
     with ctx.db.transaction() as session:
-        mobiles = recipient_of(tickets.get_ticket(session, shop.id, ticket_id).customer).mobile_numbers
+        mobiles = recipient_of(session, tickets.get_ticket(session, shop.id, ticket_id).customer).mobile_numbers
     response = see_other(f"/tickets/{ticket_id}")
     if not mobiles or not shop.numbers:
         return flash(ctx, response, "This customer has no mobile phone to reply from.", "error")

@@ -14,7 +14,7 @@ from repairtext.entrypoints.web import conversation, queries
 from repairtext.entrypoints.web.auth import PostedDep, StaffDep, flash
 from repairtext.entrypoints.web.forms import field_errors, see_other, validated
 from repairtext.entrypoints.web.rendering import page
-from repairtext.services import customers, tickets
+from repairtext.services import customers, opt_outs, tickets
 from repairtext.services.outbound import cost_of
 
 router = APIRouter(include_in_schema=False)
@@ -26,7 +26,9 @@ def _tickets_page(request: Request, ctx, staff, *, failed: str = "", errors: dic
     with ctx.db.transaction() as session:
         rows = queries.recent_tickets(session, staff.shop.id)
         listed = [dict(ticket_view(t, ctx.settings.public_url), customer_name=t.customer.name) for t in rows]
-        people = [customer_view(c) for c in queries.customers_of(session, staff.shop.id)]
+        everyone = queries.customers_of(session, staff.shop.id)
+        opted_out = opt_outs.of_customers(session, everyone)
+        people = [customer_view(c, opted_out.get(c.id)) for c in everyone]
     return page(request, "tickets.html", staff=staff, nav="tickets", tickets=listed, customers=people,
                 failed=failed, errors=errors or {}, values=values or {}, status=status)
 
