@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query
 from repairtext.entrypoints.api.deps import ContextDep, SessionDep, ShopDep
 from repairtext.entrypoints.api.schemas import CustomerPage, TicketPage
 from repairtext.entrypoints.api.views import customer_view, ticket_view
-from repairtext.services import desk
+from repairtext.services import desk, opt_outs
 
 router = APIRouter(prefix="/api/v1", tags=["tickets"])
 
@@ -31,4 +31,5 @@ def list_customers(shop: ShopDep, session: SessionDep, q: str | None = Query(Non
                    limit: int = Query(desk.DEFAULT_PAGE, ge=1, le=desk.MAX_PAGE),
                    cursor: str | None = Query(None, max_length=200)) -> dict:
     page = desk.list_customers(session, shop.id, q, limit=limit, cursor=cursor, region=shop.country)
-    return {"items": [customer_view(c) for c in page.items], "next_cursor": page.next_cursor}
+    opted_out = opt_outs.of_customers(session, page.items)
+    return {"items": [customer_view(c, opted_out.get(c.id)) for c in page.items], "next_cursor": page.next_cursor}

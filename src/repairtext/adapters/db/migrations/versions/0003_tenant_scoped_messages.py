@@ -3,7 +3,7 @@ shop whose token they came with; opt-outs by number are the only record of an op
 goes, after its opt-outs are copied to opt_outs) and say why.
 
 Revision ID: 0003
-Revises: 0002
+Revises: 0010
 Create Date: 2026-11-28
 """
 from alembic import op
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import repairtext.adapters.db.types
 
 revision = '0003'
-down_revision = '0002'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 
