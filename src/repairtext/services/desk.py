@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select, union
+from sqlalchemy import and_, func, or_, select, union
 from sqlalchemy.orm import Session, selectinload
 
 from repairtext.adapters.db.models import Customer, CustomerPhone, Ticket
@@ -80,7 +80,19 @@ def _matching_tickets(shop_id: int, terms: SearchTerms):
 def list_tickets(session: Session, shop_id: int, wanted: TicketFilter, *, limit: int | None = None,
                  cursor: str | None = None, region: str = "US") -> Page:
     size = _page_size(limit)
-    query = select(Ticket).options(selectinload(Ticket.customer)).where(Ticket.shop_id == shop_id)
+    query = _filtered(select(Ticket).options(selectinload(Ticket.customer)).where(Ticket.shop_id == shop_id),
+                      shop_id, wanted, region)
+    if cursor:
+        at, last_id = _decode(cursor)
+        query = query.where(or_(Ticket.last_activity_at < _as_datetime(at),
+                                and_(Ticket.last_activity_at == _as_datetime(at), Ticket.id < last_id)))
+    rows = list(session.scalars(query.order_by(Ticket.last_activity_at.desc(), Ticket.id.desc()).limit(size + 1)))
+    more = len(rows) > size
+    rows = rows[:size]
+    return Page(rows, _encode(rows[-1].last_activity_at.isoformat(), rows[-1].id) if more else None)
+
+
+def _filtered(query, shop_id: int, wanted: TicketFilter, region: str):
     if wanted.status:
         query = query.where(Ticket.status == wanted.status)
     if wanted.open is not None:
@@ -93,14 +105,18 @@ def list_tickets(session: Session, shop_id: int, wanted: TicketFilter, *, limit:
     terms = parse_query(wanted.q, region)
     if terms is not None:
         query = query.where(Ticket.id.in_(select(_matching_tickets(shop_id, terms).c.id)))
-    if cursor:
-        at, last_id = _decode(cursor)
-        at = _as_datetime(at)
-        query = query.where(or_(Ticket.last_activity_at < at, and_(Ticket.last_activity_at == at, Ticket.id < last_id)))
-    rows = list(session.scalars(query.order_by(Ticket.last_activity_at.desc(), Ticket.id.desc()).limit(size + 1)))
-    more = len(rows) > size
-    rows = rows[:size]
-    return Page(rows, _encode(rows[-1].last_activity_at.isoformat(), rows[-1].id) if more else None)
+    return query
+
+
+def count_tickets(session: Session, shop_id: int, wanted: TicketFilter, region: str = "US") -> int:
+    """How many tickets the filter selects (the list's "51-100 of N")."""
+    query = _filtered(select(func.count(Ticket.id)).where(Ticket.shop_id == shop_id), shop_id, wanted, region)
+    return session.scalar(query) or 0
+
+
+def needs_reply_count(session: Session, shop_id: int) -> int:
+    return session.scalar(select(func.count(Ticket.id)).where(Ticket.shop_id == shop_id,
+                                                              Ticket.needs_reply.is_(True))) or 0
 
 
 def list_customers(session: Session, shop_id: int, q: str | None = None, *, limit: int | None = None,

@@ -7,10 +7,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from repairtext.adapters.db.models import ApiKey, Attachment, Comment, Customer, Message, Shop, Ticket
+from repairtext.services import desk
 from repairtext.services.shops import API_KEY_PREFIX, shop_for_api_key
-
-TICKET_LIST_LIMIT = 200
-
 
 def sign_in_with_key(session: Session, presented: str) -> tuple[int, int] | None:
     """(shop id, API key id) for a valid, unrevoked key; the key itself is checked by the shops service."""
@@ -30,14 +28,24 @@ def shop_for_session(session: Session, shop_id: int, key_id: int) -> Shop | None
     return session.get(Shop, shop_id)
 
 
-def recent_tickets(session: Session, shop_id: int, limit: int = TICKET_LIST_LIMIT) -> list[Ticket]:
-    return list(session.scalars(select(Ticket).options(selectinload(Ticket.customer))
-                                .where(Ticket.shop_id == shop_id).order_by(Ticket.id.desc()).limit(limit)))
+CUSTOMER_CHOICES = 100
 
 
-def customers_of(session: Session, shop_id: int) -> list[Customer]:
-    return list(session.scalars(select(Customer).options(selectinload(Customer.phones))
-                                .where(Customer.shop_id == shop_id).order_by(Customer.name, Customer.id)))
+def recent_tickets(session: Session, shop_id: int, limit: int = 200) -> list[Ticket]:
+    """The most recently active tickets (choices for a preview or for placing an inbox text)."""
+    return desk.list_tickets(session, shop_id, desk.TicketFilter(), limit=limit).items
+
+
+def customer_choices(session: Session, shop_id: int, chosen: int | None = None) -> list[Customer]:
+    """The new-ticket form's choices: the newest customers, plus the one asked for (from a customer's page or a
+    search); a shop with 50,000 customers searches for the rest instead of scrolling a list."""
+    newest = list(session.scalars(select(Customer).options(selectinload(Customer.phones))
+                                  .where(Customer.shop_id == shop_id).order_by(Customer.id.desc()).limit(CUSTOMER_CHOICES)))
+    if chosen and all(c.id != chosen for c in newest):
+        extra = session.scalar(select(Customer).options(selectinload(Customer.phones))
+                               .where(Customer.shop_id == shop_id, Customer.id == chosen))
+        newest += [extra] if extra else []
+    return sorted(newest, key=lambda c: (c.name.lower(), c.id))
 
 
 def ticket_messages(session: Session, shop_id: int, ticket_id: int) -> list[Message]:

@@ -15,6 +15,7 @@ from starlette.responses import Response
 
 from repairtext.domain.phones import display
 from repairtext.entrypoints.web import auth, queries
+from repairtext.services import desk
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
@@ -83,13 +84,15 @@ templates = Jinja2Templates(env=_environment())
 def page(request: Request, name: str, *, staff: auth.Staff | None = None, status: int = 200, nav: str = "",
          tz: str | None = None, portal: bool = False, **data) -> Response:
     ctx = request.app.state.ctx
-    inbox_count = 0
+    inbox_count = needs_reply = 0
     if staff is not None:
-        with ctx.db.transaction() as session:
+        with ctx.db.reading() as session:
             inbox_count = queries.inbox_count(session, staff.shop.id)
+            needs_reply = desk.needs_reply_count(session, staff.shop.id)
     flash = auth.read_flash(ctx, request)
     context = {"staff": staff, "shop": staff.shop if staff else None, "csrf": staff.csrf if staff else "",
-               "flash": flash, "nav": nav, "portal": portal, "inbox_count": inbox_count, "errors": {}, "values": {},
+               "flash": flash, "nav": nav, "portal": portal, "inbox_count": inbox_count,
+               "needs_reply_count": needs_reply, "errors": {}, "values": {},
                "tz": tz or (staff.shop.time_zone if staff else "UTC"), **data}
     response = templates.TemplateResponse(request, name, context, status_code=status,
                                           headers=PORTAL_HEADERS if portal else STAFF_HEADERS)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
@@ -14,23 +16,47 @@ from repairtext.entrypoints.web import conversation, queries
 from repairtext.entrypoints.web.auth import PostedDep, StaffDep, flash
 from repairtext.entrypoints.web.forms import field_errors, see_other, validated
 from repairtext.entrypoints.web.rendering import page
-from repairtext.services import customers, opt_outs, tickets
+from repairtext.services import customers, desk, opt_outs, tickets
+from repairtext.services.shops import status_names
 from repairtext.services.outbound import cost_of
 
 router = APIRouter(include_in_schema=False)
 PHONE_FIELDS = {"phones[0].number": "phone", "phones[0].type": "phone_type"}
 
 
+LIST_PAGE = 50
+SHOWING = {"open": True, "closed": False, "all": None}
+
+
 def _tickets_page(request: Request, ctx, staff, *, failed: str = "", errors: dict | None = None,
                   values: dict | None = None, status: int = 200) -> Response:
-    with ctx.db.transaction() as session:
-        rows = queries.recent_tickets(session, staff.shop.id)
-        listed = [dict(ticket_view(t, ctx.settings.public_url), customer_name=t.customer.name) for t in rows]
-        everyone = queries.customers_of(session, staff.shop.id)
-        opted_out = opt_outs.of_customers(session, everyone)
-        people = [customer_view(c, opted_out.get(c.id)) for c in everyone]
+    """The list (most recent activity first, with the filters and search in the query string) and the forms."""
+    params = request.query_params
+    show = params.get("show", "open") if params.get("show") in SHOWING else "open"
+    wanted = desk.TicketFilter(q=(params.get("q") or "")[:100] or None, status=params.get("status") or None,
+                               open=SHOWING[show], needs_reply=True if params.get("needs_reply") else None)
+    offset = max(0, min(int(params.get("from", "0")) if params.get("from", "0").isdigit() else 0, 10**9))
+    chosen = values.get("customer_id") if values else None
+    with ctx.db.reading() as session:
+        try:
+            listing = desk.list_tickets(session, staff.shop.id, wanted, limit=LIST_PAGE,
+                                        cursor=params.get("cursor") or None, region=staff.shop.country)
+        except ValidationFailed:  # a stale or mangled cursor: start from the top rather than fail
+            listing, offset = desk.list_tickets(session, staff.shop.id, wanted, limit=LIST_PAGE), 0
+        total = desk.count_tickets(session, staff.shop.id, wanted, region=staff.shop.country)
+        listed = [dict(ticket_view(t, ctx.settings.public_url), customer_name=t.customer.name) for t in listing.items]
+        choices = queries.customer_choices(session, staff.shop.id, int(chosen) if chosen and str(chosen).isdigit() else None)
+        opted_out = opt_outs.of_customers(session, choices)
+        people = [customer_view(c, opted_out.get(c.id)) for c in choices]
+        statuses = status_names(session, staff.shop.id)
+    base = {k: v for k, v in {"q": wanted.q, "status": wanted.status, "show": show,
+                              "needs_reply": "1" if wanted.needs_reply else None}.items() if v}
+    next_url = (f"/tickets?{urlencode({**base, 'cursor': listing.next_cursor, 'from': offset + len(listed)})}"
+                if listing.next_cursor else None)
     return page(request, "tickets.html", staff=staff, nav="tickets", tickets=listed, customers=people,
-                failed=failed, errors=errors or {}, values=values or {}, status=status)
+                failed=failed, errors=errors or {}, values=values or {}, status=status, filters=base, show=show,
+                statuses=statuses, total=total, first=offset + 1, next_url=next_url,
+                first_page_url=f"/tickets?{urlencode(base)}")
 
 
 @router.get("/tickets")
