@@ -10,8 +10,15 @@ from fastapi import FastAPI
 
 from repairtext import __version__
 from repairtext.bootstrap import Context
-from repairtext.entrypoints import webhooks
-from repairtext.entrypoints.api import problems, routes_admin, routes_shop, routes_texts, routes_tickets
+from repairtext.entrypoints import security, webhooks
+from repairtext.entrypoints.api import (
+    problems,
+    routes_admin,
+    routes_api_keys,
+    routes_shop,
+    routes_texts,
+    routes_tickets,
+)
 
 log = logging.getLogger("repairtext")
 
@@ -40,6 +47,7 @@ def create_app(ctx: Context, *, inline_worker: bool | None = None) -> FastAPI:
     app.state.ctx = ctx
     problems.install(app)
     app.include_router(routes_shop.router)
+    app.include_router(routes_api_keys.router)
     app.include_router(routes_tickets.router)
     app.include_router(routes_texts.router)
     app.include_router(webhooks.router)
@@ -51,8 +59,15 @@ def create_app(ctx: Context, *, inline_worker: bool | None = None) -> FastAPI:
     if pages is not None and hasattr(pages, "install"):
         pages.install(app)
 
+    _install_security(app, ctx)
+
     @app.get("/healthz", include_in_schema=False)
     def health() -> dict:
         return {"ok": True, "version": __version__}
 
     return app
+
+
+def _install_security(app: FastAPI, ctx: Context) -> None:
+    """Security headers on every response, 429 for secret guessers, no secrets in logs (entrypoints/security.py)."""
+    security.install(app, ctx.settings)

@@ -9,7 +9,7 @@ from datetime import date, datetime
 
 import typer
 
-from repairtext.config import INSECURE_DEV_KEY, Settings
+from repairtext.config import Settings, check_serving_secrets
 
 app = typer.Typer(help="repairtext: two-way SMS and MMS for a repair shop's ticket desk.", no_args_is_help=True)
 shop_app = typer.Typer(help="Shops (tenants).", no_args_is_help=True)
@@ -25,6 +25,9 @@ def _context(settings: Settings | None = None):
 
 
 def _quiet_logging() -> None:
+    from repairtext.entrypoints import log_redaction
+
+    log_redaction.install()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per provider call drowns the useful ones
 
@@ -54,9 +57,9 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
 
     _quiet_logging()
     settings = Settings.from_env()
-    if settings.secret_key == INSECURE_DEV_KEY:
-        _fail("set REPAIRTEXT_SECRET_KEY (or the Twilio auth token): it signs staff sessions and encrypts shops' "
-              "Flowroute secrets; `repairtext demo` needs none")
+    problems = check_serving_secrets(settings)
+    if problems:
+        _fail("; and ".join(problems) + " (`repairtext demo` needs none)")
     upgrade(settings.database_url)
     uvicorn.run(create_app(_context(settings)), host=host, port=port, log_level="info")
 
