@@ -121,7 +121,7 @@ def run_serve(tmp_path, **env) -> subprocess.CompletedProcess:
     base.update({"REPAIRTEXT_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
                  "REPAIRTEXT_BLOB_DIR": str(tmp_path / "blobs"), **env})
     return subprocess.run([sys.executable, "-m", "repairtext.entrypoints.cli", "serve", "--port", "1"],
-                          capture_output=True, text=True, env=base, timeout=20)
+                          capture_output=True, text=True, env=base, timeout=20, check=False)
 
 
 def test_serve_refuses_secrets_shorter_than_32_bytes(tmp_path):

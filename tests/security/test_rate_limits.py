@@ -9,8 +9,10 @@ from datetime import datetime, timedelta, timezone
 import httpx
 import pytest
 
+from repairtext.bootstrap import build_context
 from repairtext.clock import SettableClock
 from repairtext.entrypoints.app import create_app
+from support.live import LiveServer
 from support.web import SIGN_IN_NONCE
 
 # Documentation addresses (RFC 5737), passed the way a proxy in front of us does; nothing is sent to them.
@@ -53,9 +55,6 @@ def test_api_key_guesses_are_blocked_per_address_and_the_right_key_still_works_e
 
 
 def test_the_count_is_shared_by_every_server_process(shops, settings, live_server):
-    from repairtext.bootstrap import build_context
-    from support.live import LiveServer
-
     shop = shops.create()
     other = LiveServer().start()
     other_ctx = build_context(settings)

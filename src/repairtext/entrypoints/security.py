@@ -12,7 +12,7 @@ import hashlib
 import re
 
 from fastapi import FastAPI, Request
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from repairtext.config import Settings
@@ -98,12 +98,12 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(SecurityHeaders, hsts=settings.public_url.startswith("https://"))
 
     @app.exception_handler(TooManyAttempts)
-    async def on_too_many(request: Request, exc: TooManyAttempts):
+    async def on_too_many(request: Request, exc: TooManyAttempts) -> Response:
         headers = {"Retry-After": str(exc.retry_after)}
         if request.url.path.startswith("/api/"):
-            response = problem(429, "Too many failed attempts", f"{exc}; wait before trying again")
-            response.headers.update(headers)
-            return response
+            refused = problem(429, "Too many failed attempts", f"{exc}; wait before trying again")
+            refused.headers.update(headers)
+            return refused
         detail = f"Too many failed attempts from your address. Try again {exc.wait}."
         try:
             from repairtext.entrypoints.web.rendering import page

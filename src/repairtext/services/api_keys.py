@@ -67,7 +67,7 @@ def authenticate(ctx: Context, presented: str) -> tuple[Shop, ApiKey] | None:
         key = find_valid_key(session, presented)
         if key is None:
             return None
-        shop = session.get(Shop, key.shop_id)
+        shop = session.get_one(Shop, key.shop_id)
         _ = shop.numbers
     if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
         with ctx.db.transaction() as session:
@@ -91,8 +91,7 @@ def check_key_name(name: str | None) -> str:
 def do_create_key(ctx: Context, shop_id: int, name: str) -> tuple[ApiKey, str]:
     name = check_key_name(name)
     with ctx.db.transaction() as session:
-        shop = session.get(Shop, shop_id)
-        return issue_api_key(session, shop, ctx.clock.now(), name=name)
+        return issue_api_key(session, session.get_one(Shop, shop_id), ctx.clock.now(), name=name)
 
 
 def do_revoke_key(ctx: Context, shop_id: int, key_id: int) -> ApiKey:
@@ -107,7 +106,7 @@ def do_revoke_key(ctx: Context, shop_id: int, key_id: int) -> ApiKey:
         if key.revoked_at is not None:
             return key
         working = session.scalar(select(func.count()).select_from(ApiKey)
-                                 .where(ApiKey.shop_id == shop_id, ApiKey.revoked_at.is_(None)))
+                                 .where(ApiKey.shop_id == shop_id, ApiKey.revoked_at.is_(None))) or 0
         if working <= 1:
             raise Conflict("this is the shop's last working API key; create another one before revoking it")
         key.revoked_at = ctx.clock.now()

@@ -5,7 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
-from repairtext.domain.rate_limits import SIGN_IN_ADDRESS, SIGN_IN_IDENTITY, TooManyAttempts
+from repairtext.domain.rate_limits import (
+    SIGN_IN_ADDRESS,
+    SIGN_IN_IDENTITY,
+    TooManyAttempts,
+)
 from repairtext.entrypoints.api.deps import ContextDep, client_address
 from repairtext.entrypoints.web import auth
 from repairtext.entrypoints.web.auth import PostedDep

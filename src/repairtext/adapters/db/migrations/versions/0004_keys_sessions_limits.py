@@ -5,8 +5,9 @@ Revision ID: 0004
 Revises: 0002
 Create Date: 2026-11-28
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
+
 import repairtext.adapters.db.types
 
 revision = '0004'
