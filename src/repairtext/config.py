@@ -77,3 +77,26 @@ class Settings:
     @property
     def blob_location(self) -> str:
         return self.blob_url or f"file:{self.blob_dir}"
+
+MIN_SECRET_BYTES = 32
+_MAKE_ONE = "make one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+
+
+def check_serving_secrets(settings: Settings) -> list[str]:
+    """What is wrong with the secrets for serving for real (the demo needs none): each a sentence saying what to
+    set. A short secret can be guessed offline from one signed or encrypted value."""
+    problems = []
+    key = settings.secret_key
+    if key == INSECURE_DEV_KEY:
+        problems.append("set REPAIRTEXT_SECRET_KEY: it encrypts shops' Flowroute secrets and signs the staff pages' "
+                        f"cookies; {_MAKE_ONE}")
+    elif len(key.encode()) < MIN_SECRET_BYTES:
+        source = ("REPAIRTEXT_SECRET_KEY" if key != settings.twilio_auth_token
+                  else "REPAIRTEXT_SECRET_KEY (unset, so the Twilio auth token stands in for it)")
+        problems.append(f"{source} is {len(key.encode())} bytes; set REPAIRTEXT_SECRET_KEY to at least "
+                        f"{MIN_SECRET_BYTES} random bytes; {_MAKE_ONE}")
+    token = settings.admin_token
+    if token is not None and len(token.encode()) < MIN_SECRET_BYTES:
+        problems.append(f"REPAIRTEXT_ADMIN_TOKEN is {len(token.encode())} bytes; use at least {MIN_SECRET_BYTES} "
+                        f"random bytes (or unset it to turn the operator endpoints off); {_MAKE_ONE}")
+    return problems

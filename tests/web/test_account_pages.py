@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
+import httpx
+
 from support.shops import fresh_number
 
 
@@ -118,3 +120,29 @@ def test_inbox_lists_unplaced_texts_with_the_reason_and_places_them(shops, staff
     assert "Nothing to sort." in web.get("/inbox").text
     again = web.follow(web.submit(f"/inbox/{message_id}/assign", ticket_id=str(ticket["id"])))
     assert "That text is no longer in the inbox" in again.text
+
+
+def test_settings_lists_keys_creates_one_shown_once_and_revokes_it(shops, staff, live_server):
+    shop = shops.create()
+    web = staff(shop)
+    page = web.get("/settings").text
+    assert "API keys" in page and "First key" in page and shop.api_key not in page
+
+    refused = web.submit("/settings/api-keys", key_name="  ")
+    assert refused.status_code == 422 and "give the key a name" in refused.text
+
+    created = web.submit("/settings/api-keys", key_name="Ticket system")
+    assert created.status_code == 200
+    new_key = re.search(r'id="new-api-key">([^<]+)<', created.text).group(1)
+    assert "not shown again" in created.text and "rt_session" not in created.headers.get("set-cookie", "")
+    assert new_key not in web.get("/settings").text  # once only
+    with_new = {"Authorization": f"Bearer {new_key}"}
+    assert httpx.get(f"{live_server.url}/api/v1/shop", headers=with_new).status_code == 200
+
+    [key_id] = [k["id"] for k in shop.api.get("/api/v1/shop/api-keys").json() if k["name"] == "Ticket system"]
+    revoked = web.follow(web.submit(f"/settings/api-keys/{key_id}/revoke"))
+    assert "Revoked the key “Ticket system”" in revoked.text
+    assert httpx.get(f"{live_server.url}/api/v1/shop", headers=with_new).status_code == 401
+    [first_id] = [k["id"] for k in shop.api.get("/api/v1/shop/api-keys").json() if k["name"] == "First key"]
+    last = web.follow(web.submit(f"/settings/api-keys/{first_id}/revoke"))
+    assert "last working API key" in last.text and shop.api.get("/api/v1/shop").status_code == 200

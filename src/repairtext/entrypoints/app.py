@@ -10,10 +10,11 @@ from fastapi import FastAPI
 
 from repairtext import __version__
 from repairtext.bootstrap import Context
-from repairtext.entrypoints import ops, webhooks
+from repairtext.entrypoints import ops, security, webhooks
 from repairtext.entrypoints.api import (
     problems,
     routes_admin,
+    routes_api_keys,
     routes_desk,
     routes_events,
     routes_shop,
@@ -49,6 +50,7 @@ def create_app(ctx: Context, *, inline_worker: bool | None = None) -> FastAPI:
     app.state.ctx = ctx
     problems.install(app)
     app.include_router(routes_shop.router)
+    app.include_router(routes_api_keys.router)
     app.include_router(routes_tickets.router)
     app.include_router(routes_texts.router)
     app.include_router(routes_events.router)
@@ -61,5 +63,11 @@ def create_app(ctx: Context, *, inline_worker: bool | None = None) -> FastAPI:
         pages = None
     if pages is not None and hasattr(pages, "install"):
         pages.install(app)
+    _install_security(app, ctx)
     ops.install(app, ctx)
     return app
+
+
+def _install_security(app: FastAPI, ctx: Context) -> None:
+    """Security headers on every response, 429 for secret guessers, no secrets in logs (entrypoints/security.py)."""
+    security.install(app, ctx.settings)

@@ -9,7 +9,7 @@ from datetime import date, datetime
 
 import typer
 
-from repairtext.config import INSECURE_DEV_KEY, Settings
+from repairtext.config import Settings, check_serving_secrets
 
 app = typer.Typer(help="repairtext: two-way SMS and MMS for a repair shop's ticket desk.", no_args_is_help=True)
 shop_app = typer.Typer(help="Shops (tenants).", no_args_is_help=True)
@@ -26,7 +26,9 @@ def _context(settings: Settings | None = None):
 
 def _quiet_logging() -> None:
     from repairtext.adapters import logs
+    from repairtext.entrypoints import log_redaction
 
+    log_redaction.install()
     logs.configure(Settings.from_env().log_format)
 
 
@@ -55,9 +57,9 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
 
     _quiet_logging()
     settings = Settings.from_env()
-    if settings.secret_key == INSECURE_DEV_KEY:
-        _fail("set REPAIRTEXT_SECRET_KEY (or the Twilio auth token): it signs staff sessions and encrypts shops' "
-              "Flowroute secrets; `repairtext demo` needs none")
+    problems = check_serving_secrets(settings)
+    if problems:
+        _fail("; and ".join(problems) + " (`repairtext demo` needs none)")
     upgrade(settings.database_url)
     # log_config=None: uvicorn keeps the handlers configured above (format, request ids, redaction).
     uvicorn.run(create_app(_context(settings)), host=host, port=port, log_level="info", log_config=None,

@@ -15,7 +15,7 @@ from repairtext.adapters.db.migrate import upgrade
 from repairtext.adapters.db.models import Shop
 from repairtext.bootstrap import build_context
 from repairtext.config import Settings
-from repairtext.services import customers, shops, tickets
+from repairtext.services import api_keys, customers, shops, tickets
 
 DEMO_SHOP = "Fix-It Phone Repair"
 DEMO_NUMBER = "+12065550199"
@@ -35,7 +35,7 @@ def _seed(ctx) -> tuple[int, str]:
     with ctx.db.transaction() as session:
         shop = session.scalar(select(Shop).where(Shop.name == DEMO_SHOP))
         if shop is not None:
-            return shop.id, shops.issue_api_key(session, shop, ctx.clock.now())
+            return shop.id, api_keys.issue_api_key(session, shop, ctx.clock.now(), name="Demo")[1]
     new = shops.do_create_shop(ctx, name=DEMO_SHOP, plan="repair_shop", numbers=[DEMO_NUMBER],
                                time_zone="America/Los_Angeles")
     shop_id = new.shop.id

@@ -1,9 +1,7 @@
-"""Shops (tenants): creation, API keys, settings."""
+"""Shops (tenants): creation and settings (their API keys: services/api_keys.py)."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import date
@@ -12,15 +10,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from repairtext.adapters.db.models import ApiKey, Shop, ShopNumber, TicketStatus
+from repairtext.adapters.db.models import Shop, ShopNumber, TicketStatus
 from repairtext.bootstrap import Context
 from repairtext.domain import tickets as ticket_rules
 from repairtext.domain.errors import FieldError, NotFound, ValidationFailed
 from repairtext.domain.phones import to_e164
 from repairtext.domain.quiet_hours import QuietHours
 from repairtext.services import credits, templates
-
-API_KEY_PREFIX = "rt_"
+from repairtext.services.api_keys import issue_api_key
 
 
 @dataclass(frozen=True)
@@ -57,28 +54,6 @@ def check_numbers(raw: list[str], country: str, session: Session, shop_id: int |
     return list(dict.fromkeys(numbers))
 
 
-def _hash_secret(secret: str) -> str:
-    # API keys are 256-bit random strings, so a fast hash is enough (no password stretching needed).
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def issue_api_key(session: Session, shop: Shop, now) -> str:
-    prefix = secrets.token_hex(6)
-    secret = secrets.token_urlsafe(32)
-    session.add(ApiKey(shop_id=shop.id, prefix=prefix, secret_hash=_hash_secret(secret), created_at=now))
-    return f"{API_KEY_PREFIX}{prefix}_{secret}"
-
-
-def shop_for_api_key(session: Session, presented: str) -> Shop | None:
-    if not presented.startswith(API_KEY_PREFIX) or "_" not in presented[len(API_KEY_PREFIX):]:
-        return None
-    prefix, secret = presented[len(API_KEY_PREFIX):].split("_", 1)
-    key = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix, ApiKey.revoked_at.is_(None)))
-    if key is None or not hmac.compare_digest(key.secret_hash, _hash_secret(secret)):
-        return None
-    return session.get(Shop, key.shop_id)
-
-
 def do_create_shop(
     ctx: Context, *, name: str, plan: str, numbers: list[str], time_zone: str = "America/New_York",
     started: date | None = None, country: str = "US",
@@ -105,7 +80,7 @@ def do_create_shop(
             session.add(TicketStatus(shop_id=shop.id, name=status, position=position))
         templates.seed_defaults(session, shop, now)
         credits.open_account(ctx, session, shop, now)
-        api_key = issue_api_key(session, shop, now)
+        _, api_key = issue_api_key(session, shop, now)
     return NewShop(shop, api_key)
 
 

@@ -91,10 +91,40 @@ class ApiKey(Base):
     __tablename__ = "api_keys"
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"), index=True)
+    name: Mapped[str] = mapped_column(String(80), server_default="API key")
     prefix: Mapped[str] = mapped_column(String(16), unique=True)
     secret_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Written at most every few minutes (services/api_keys.py), so using a key does not cost a write per request.
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class StaffSession(Base):
+    """A signed-in browser. The cookie holds a random token; only its hash is stored, so reading this table does
+    not hand out live sessions. A session ends at sign-out (revoked_at), at expires_at, or when the key it was
+    opened with is revoked."""
+
+    __tablename__ = "staff_sessions"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"), index=True)
+    api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RateLimitHit(Base):
+    """One failed attempt (a wrong key, token or sign-in) counted against `bucket` until `expires_at`.
+    Kept in the database so every server process sees the same count."""
+
+    __tablename__ = "rate_limit_hits"
+    __table_args__ = (Index("ix_rate_limit_hits_bucket_expires", "bucket", "expires_at"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    bucket: Mapped[str] = mapped_column(String(100))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class TicketStatus(Base):

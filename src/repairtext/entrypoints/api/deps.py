@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from repairtext.adapters.db.models import Shop
 from repairtext.bootstrap import Context
-from repairtext.services.shops import shop_for_api_key
+from repairtext.domain.rate_limits import API_KEY_ADDRESS
+from repairtext.services import api_keys, rate_limits
 
 
 async def get_context(request: Request) -> Context:
@@ -30,19 +31,27 @@ def get_session(ctx: ContextDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
+def client_address(request: Request) -> str:
+    # uvicorn puts the X-Forwarded-For address here when the request came through a trusted proxy
+    # (FORWARDED_ALLOW_IPS), so a limit per address limits the client, not the proxy.
+    return request.client.host if request.client else "unknown"
+
+
 def current_shop(request: Request, ctx: ContextDep) -> Shop:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise HTTPException(401, "send your shop's API key as 'Authorization: Bearer <key>'",
                             headers={"WWW-Authenticate": "Bearer"})
-    with ctx.db.transaction() as session:
-        shop = shop_for_api_key(session, token.strip())
-        if shop is None:
-            raise HTTPException(401, "that API key is not valid (it may have been revoked)",
-                                headers={"WWW-Authenticate": "Bearer"})
-        _ = shop.numbers
-    return shop
+    # Checked before the key: a blocked address learns nothing, not even that a guess was right.
+    by_address = (API_KEY_ADDRESS, client_address(request))
+    rate_limits.check(ctx, by_address)
+    found = api_keys.authenticate(ctx, token)
+    if found is None:
+        rate_limits.record_failure(ctx, by_address)
+        raise HTTPException(401, "that API key is not valid (it may have been revoked)",
+                            headers={"WWW-Authenticate": "Bearer"})
+    return found[0]
 
 
 ShopDep = Annotated[Shop, Depends(current_shop)]

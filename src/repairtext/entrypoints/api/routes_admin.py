@@ -11,9 +11,10 @@ from pydantic import Field
 from sqlalchemy import select
 
 from repairtext.adapters.db.models import CreditBalance, Shop
-from repairtext.entrypoints.api.deps import ContextDep
+from repairtext.domain.rate_limits import ADMIN_TOKEN_ADDRESS
+from repairtext.entrypoints.api.deps import ContextDep, client_address
 from repairtext.entrypoints.api.schemas import Strict
-from repairtext.services import credits, shops
+from repairtext.services import credits, rate_limits, shops
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
 
@@ -22,8 +23,11 @@ def require_operator(request: Request, ctx: ContextDep) -> None:
     token = ctx.settings.admin_token
     if not token:
         raise HTTPException(404, "Not Found")
+    by_address = (ADMIN_TOKEN_ADDRESS, client_address(request))
+    rate_limits.check(ctx, by_address)
     scheme, _, presented = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not hmac.compare_digest(presented.strip().encode(), token.encode()):
+        rate_limits.record_failure(ctx, by_address)
         raise HTTPException(401, "send the operator token as 'Authorization: Bearer <REPAIRTEXT_ADMIN_TOKEN>'")
 
 

@@ -186,3 +186,20 @@ class TicketPage(BaseModel):
 class CustomerPage(BaseModel):
     items: list[CustomerPublic]
     next_cursor: str | None
+
+
+class ApiKeyCreate(Strict):
+    name: str = Field(min_length=1, max_length=80, description="where the key is used, e.g. 'Front desk'")
+
+
+class ApiKeyPublic(BaseModel):
+    id: int
+    name: str
+    prefix: str = Field(description="the start of the key (rt_…), to tell keys apart; never the secret")
+    created_at: datetime
+    last_used_at: datetime | None = Field(description="to within a few minutes")
+    revoked_at: datetime | None
+
+
+class ApiKeyCreated(ApiKeyPublic):
+    key: str = Field(description="the whole key: shown this once, never again")

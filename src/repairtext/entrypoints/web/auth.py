@@ -1,8 +1,9 @@
-"""Staff sign-in for the pages: an HMAC-signed cookie naming the shop and the API key it was opened with.
+"""Staff sign-in for the pages: a cookie holding a random session token, checked on the server every request.
 
-The cookie never holds the key itself, only ids and the time it was issued; each request re-checks that the key
-still exists and is not revoked, so revoking a key signs out every browser that used it. Forms carry a CSRF
-token derived from the cookie (SameSite=Lax already stops most cross-site posts; the token covers old browsers).
+The cookie never holds the key itself; the session it names (services/staff_sessions.py) ends at sign-out, after
+a working day, or when the API key it was opened with is revoked, so revoking a key signs out every browser that
+used it. Forms carry a CSRF token derived from the cookie (SameSite=Lax already stops most cross-site posts; the
+token covers old browsers).
 """
 
 from __future__ import annotations
@@ -21,11 +22,10 @@ from starlette.responses import Response
 from repairtext.adapters.db.models import Shop
 from repairtext.bootstrap import Context
 from repairtext.entrypoints.api.deps import ContextDep
-from repairtext.entrypoints.web import queries
+from repairtext.services import staff_sessions
 
 COOKIE = "rt_session"
 FLASH_COOKIE = "rt_flash"
-MAX_AGE = 12 * 3600  # a working day: a forgotten browser at the counter does not stay signed in for long
 
 
 class SignInRequired(Exception):
@@ -39,7 +39,7 @@ class CsrfFailed(Exception):
 @dataclass(frozen=True)
 class Staff:
     shop: Shop  # detached, with its numbers loaded
-    key_id: int
+    key_id: int | None
     csrf: str
 
 
@@ -66,34 +66,19 @@ def _sign(ctx: Context, purpose: bytes, payload: str) -> str:
     return hmac.new(_key(ctx, purpose), payload.encode(), hashlib.sha256).hexdigest()
 
 
-def session_value(ctx: Context, shop_id: int, key_id: int) -> str:
-    payload = f"{shop_id}.{key_id}.{int(ctx.clock.now().timestamp())}"
-    return f"{payload}.{_sign(ctx, b'session', payload)}"
-
-
-def read_session(ctx: Context, value: str | None) -> tuple[int, int] | None:
-    """(shop id, key id) from a cookie that is ours and not expired, else None."""
-    parts = (value or "").split(".")
-    if len(parts) != 4 or not all(p.isdigit() for p in parts[:3]):
-        return None
-    payload = ".".join(parts[:3])
-    if not hmac.compare_digest(parts[3], _sign(ctx, b"session", payload)):
-        return None
-    if ctx.clock.now().timestamp() - int(parts[2]) > MAX_AGE:
-        return None
-    return int(parts[0]), int(parts[1])
-
-
 def secure_cookies(ctx: Context) -> bool:
     return ctx.settings.public_url.startswith("https://")
 
 
 def sign_in(ctx: Context, response: Response, shop_id: int, key_id: int) -> None:
-    response.set_cookie(COOKIE, session_value(ctx, shop_id, key_id), max_age=MAX_AGE, path="/", httponly=True,
-                        samesite="lax", secure=secure_cookies(ctx))
+    token = staff_sessions.do_start_session(ctx, shop_id, key_id)
+    response.set_cookie(COOKIE, token, max_age=int(staff_sessions.MAX_AGE.total_seconds()), path="/",
+                        httponly=True, samesite="lax", secure=secure_cookies(ctx))
 
 
-def sign_out(ctx: Context, response: Response) -> None:
+def sign_out(ctx: Context, request: Request, response: Response) -> None:
+    """Ends the session on the server, so a copy of the cookie kept elsewhere stops working too."""
+    staff_sessions.do_end_session(ctx, request.cookies.get(COOKIE))
     response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax", secure=secure_cookies(ctx))
 
 
@@ -123,15 +108,10 @@ def csrf_token(ctx: Context, cookie: str) -> str:
 
 def current_staff(request: Request, ctx: ContextDep) -> Staff:
     cookie = request.cookies.get(COOKIE, "")
-    ids = read_session(ctx, cookie)
-    if ids is None:
+    who = staff_sessions.signed_in(ctx, cookie)
+    if who is None:
         raise SignInRequired()
-    with ctx.db.transaction() as session:
-        shop = queries.shop_for_session(session, *ids)
-        if shop is None:
-            raise SignInRequired()
-        _ = shop.numbers
-    return Staff(shop, ids[1], csrf_token(ctx, cookie))
+    return Staff(who.shop, who.key_id, csrf_token(ctx, cookie))
 
 
 StaffDep = Annotated[Staff, Depends(current_staff)]

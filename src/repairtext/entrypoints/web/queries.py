@@ -6,27 +6,8 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from repairtext.adapters.db.models import ApiKey, Attachment, Comment, Customer, Message, Shop, Ticket
+from repairtext.adapters.db.models import Attachment, Comment, Customer, Message, Ticket
 from repairtext.services import desk
-from repairtext.services.shops import API_KEY_PREFIX, shop_for_api_key
-
-def sign_in_with_key(session: Session, presented: str) -> tuple[int, int] | None:
-    """(shop id, API key id) for a valid, unrevoked key; the key itself is checked by the shops service."""
-    presented = presented.strip()
-    shop = shop_for_api_key(session, presented)
-    if shop is None:
-        return None
-    prefix = presented[len(API_KEY_PREFIX):].split("_", 1)[0]
-    key_id = session.scalar(select(ApiKey.id).where(ApiKey.prefix == prefix, ApiKey.shop_id == shop.id))
-    return (shop.id, key_id) if key_id is not None else None
-
-
-def shop_for_session(session: Session, shop_id: int, key_id: int) -> Shop | None:
-    key = session.get(ApiKey, key_id)
-    if key is None or key.shop_id != shop_id or key.revoked_at is not None:
-        return None
-    return session.get(Shop, shop_id)
-
 
 CUSTOMER_CHOICES = 100
 

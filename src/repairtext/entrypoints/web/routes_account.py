@@ -1,4 +1,5 @@
-"""The shop's account: credits and usage, add-on packs, and settings (provider, numbers, time zone, quiet hours)."""
+"""The shop's account: credits and usage, add-on packs, and settings (provider, numbers, time zone, quiet hours,
+API keys)."""
 
 from __future__ import annotations
 
@@ -9,14 +10,15 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from repairtext.adapters.db.models import Shop
-from repairtext.domain.errors import AddonsNotYetAvailable, ValidationFailed
+from repairtext.domain.errors import AddonsNotYetAvailable, Conflict, ValidationFailed
 from repairtext.entrypoints.api.deps import ContextDep
+from repairtext.entrypoints.api.routes_api_keys import key_view
 from repairtext.entrypoints.api.schemas import ShopUpdate
 from repairtext.entrypoints.api.views import shop_view
 from repairtext.entrypoints.web.auth import PostedDep, StaffDep, flash
 from repairtext.entrypoints.web.forms import field_errors, see_other, validated
 from repairtext.entrypoints.web.rendering import page
-from repairtext.services import credits, reports, shops
+from repairtext.services import api_keys, credits, reports, shops
 
 router = APIRouter(include_in_schema=False)
 
@@ -53,17 +55,18 @@ def time_zones() -> list[str]:
 
 
 def _settings_page(request: Request, ctx, staff, *, errors: dict | None = None, values: dict | None = None,
-                   status: int = 200) -> Response:
-    with ctx.db.transaction() as session:
+                   status: int = 200, new_key: dict | None = None) -> Response:
+    with ctx.db.reading() as session:
         shop = session.get(Shop, staff.shop.id)
         view = shop_view(shop, ctx.settings.public_url)
+        keys = [key_view(k) for k in api_keys.list_keys(session, staff.shop.id)]
     if values is None:
         values = {"provider": view["provider"], "flowroute_access_key": view["flowroute_access_key"] or "",
                   "numbers": "\n".join(view["numbers"]), "time_zone": view["time_zone"],
                   "quiet_start": view["quiet_hours"]["start"], "quiet_end": view["quiet_hours"]["end"],
                   "smart_encoding": "on" if view["smart_encoding"] else ""}
     return page(request, "settings.html", staff=staff, nav="settings", view=view, values=values,
-                errors=errors or {}, time_zones=time_zones(), status=status)
+                errors=errors or {}, time_zones=time_zones(), status=status, api_keys=keys, new_key=new_key)
 
 
 @router.get("/settings")
@@ -92,3 +95,27 @@ def save_settings(request: Request, posted: PostedDep, ctx: ContextDep) -> Respo
         values = {k: v for k, v in posted.form.items() if k != "flowroute_secret_key"}
         return _settings_page(request, ctx, posted.staff, errors=field_errors(exc), values=values, status=422)
     return flash(ctx, see_other("/settings"), "Settings saved.")
+
+
+@router.post("/settings/api-keys")
+def create_api_key(request: Request, posted: PostedDep, ctx: ContextDep) -> Response:
+    try:
+        key, secret = api_keys.do_create_key(ctx, posted.staff.shop.id, posted.get("key_name"))
+    except ValidationFailed as exc:
+        return _settings_page(request, ctx, posted.staff, status=422, values={"key_name": posted.get("key_name")},
+                              errors={"key_name": exc.errors[0].message})
+    # Shown on this page only, never put in a cookie or a redirect: the secret is seen once.
+    return _settings_page(request, ctx, posted.staff, new_key={"name": key.name, "key": secret})
+
+
+@router.post("/settings/api-keys/{key_id:int}/revoke")
+def revoke_api_key(key_id: int, posted: PostedDep, ctx: ContextDep) -> Response:
+    response = see_other("/settings")
+    try:
+        key = api_keys.do_revoke_key(ctx, posted.staff.shop.id, key_id)
+    except Conflict as exc:
+        message = str(exc)
+        return flash(ctx, response, message[:1].upper() + message[1:] + ".", "error")
+    if key.id == posted.staff.key_id:
+        return see_other("/")  # this browser signed in with it: its session has just ended
+    return flash(ctx, response, f"Revoked the key “{key.name}”. It no longer works anywhere.")

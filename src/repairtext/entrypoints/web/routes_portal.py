@@ -7,21 +7,31 @@ from fastapi.responses import Response
 
 from repairtext.adapters.db.models import Shop
 from repairtext.domain.errors import NotFound
-from repairtext.entrypoints.api.deps import ContextDep
+from repairtext.domain.rate_limits import PORTAL_TOKEN_ADDRESS
+from repairtext.entrypoints.api.deps import ContextDep, client_address
 from repairtext.entrypoints.api.views import attachment_view, comment_view, ticket_view
 from repairtext.entrypoints.files import attachment_response
 from repairtext.entrypoints.web import queries
 from repairtext.entrypoints.web.rendering import page
-from repairtext.services import tickets
+from repairtext.services import rate_limits, tickets
 
 router = APIRouter(include_in_schema=False)
 
 
+def _guard(ctx, request: Request) -> tuple:
+    """The portal's link is its password: a client that keeps missing is scanning for links (TooManyAttempts)."""
+    by_address = (PORTAL_TOKEN_ADDRESS, client_address(request))
+    rate_limits.check(ctx, by_address)
+    return by_address
+
+
 @router.get("/portal/{token}")
 def portal(request: Request, token: str, ctx: ContextDep) -> Response:
-    with ctx.db.transaction() as session:
+    by_address = _guard(ctx, request)
+    with ctx.db.reading() as session:
         ticket = queries.ticket_for_portal(session, token)
         if ticket is None:
+            rate_limits.record_failure(ctx, by_address)
             raise NotFound("no such ticket")
         shop = session.get(Shop, ticket.shop_id)
         url = ctx.settings.public_url
@@ -32,19 +42,22 @@ def portal(request: Request, token: str, ctx: ContextDep) -> Response:
                 ticket=view, comments=comments)
 
 
-def _portal_file(ctx, token: str, attachment_id: int, thumbnail: bool) -> Response:
-    with ctx.db.transaction() as session:
+def _portal_file(ctx, request: Request, token: str, attachment_id: int, thumbnail: bool) -> Response:
+    by_address = _guard(ctx, request)
+    with ctx.db.reading() as session:
         ticket = queries.ticket_for_portal(session, token)
         a = queries.portal_attachment(session, ticket, attachment_id) if ticket is not None else None
+    if ticket is None:
+        rate_limits.record_failure(ctx, by_address)
     return attachment_response(ctx.blobs, a, thumbnail, cache="private, max-age=3600",
                                extra_headers={"Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"})
 
 
 @router.get("/portal/{token}/attachments/{attachment_id:int}")
-def portal_attachment(token: str, attachment_id: int, ctx: ContextDep) -> Response:
-    return _portal_file(ctx, token, attachment_id, thumbnail=False)
+def portal_attachment(request: Request, token: str, attachment_id: int, ctx: ContextDep) -> Response:
+    return _portal_file(ctx, request, token, attachment_id, thumbnail=False)
 
 
 @router.get("/portal/{token}/attachments/{attachment_id:int}/thumbnail")
-def portal_thumbnail(token: str, attachment_id: int, ctx: ContextDep) -> Response:
-    return _portal_file(ctx, token, attachment_id, thumbnail=True)
+def portal_thumbnail(request: Request, token: str, attachment_id: int, ctx: ContextDep) -> Response:
+    return _portal_file(ctx, request, token, attachment_id, thumbnail=True)
