@@ -101,6 +101,24 @@ def test_a_comment_and_a_status_change_arrive_within_a_second(ctx, shops, live_s
     mine.close(), theirs.close()
 
 
+def test_a_customers_reply_arrives_with_its_ticket_and_comment(ctx, shops, live_server, sim):
+    from support.inbound import phone_of, twilio_text
+
+    shop = open_shop(shops)
+    customer = customer_with_number(shop)
+    ticket = shop.ticket(customer["id"])
+    stream = Stream(live_server.url, shop.api_key)
+    wait_subscribed(ctx, shop.id)
+    twilio_text(sim, shop, phone_of(customer), "When can I pick it up?")
+    event = stream.next(timeout=1.0)
+    [reply] = [c for c in shop.comments(ticket["id"]) if c["author"] == "customer"]
+    assert event["event"] == "message.received"
+    assert event["data"]["ticket_id"] == ticket["id"] and event["data"]["comment_id"] == reply["id"]
+    inbound = [m["id"] for m in shop.messages(customer_id=customer["id"]) if m["direction"] == "inbound"]
+    assert [event["data"]["message_id"]] == inbound
+    stream.close()
+
+
 def test_a_stream_resumes_after_its_last_event_id(ctx, shops, live_server):
     shop = open_shop(shops)
     ticket = shop.ticket(customer_with_number(shop)["id"])

@@ -18,7 +18,7 @@ from repairtext.domain import routing, tickets as ticket_rules
 from repairtext.domain.errors import InsufficientCredits, NotFound, ValidationFailed
 from repairtext.domain.keywords import Keyword, classify
 from repairtext.domain.phones import display, to_e164
-from repairtext.services import opt_outs
+from repairtext.services import events, opt_outs
 from repairtext.services.outbound import last_outbound_to, provider_problem, queue_text, sending_number
 
 MEDIA_JOB = "inbound_media"
@@ -139,6 +139,8 @@ def _receive(ctx: Context, session: Session, text: InboundText, shop_id: int | N
     if text.media:
         db.execute(insert(Job), dict(shop_id=shop_id, kind=MEDIA_JOB, message_id=message_id, state="pending",
                                      run_after=now, max_attempts=3, created_at=now))
+    events.record(session, shop_id, events.MESSAGE_RECEIVED, now, ticket_id=route.ticket_id, message_id=message_id,
+                  comment_id=comment_id)
     return Received(message_id, False, shop_id)
 
 
@@ -233,5 +235,7 @@ def do_assign(ctx: Context, shop_id: int, message_id: int, ticket_id: int) -> Me
         message.ticket_id, message.customer_id = ticket.id, ticket.customer_id
         from repairtext.services.inbound_media import attach_processed_media
 
+        events.record(session, shop_id, events.COMMENT_CREATED, now, ticket_id=ticket.id, message_id=message.id,
+                      comment_id=message.comment_id)
         attach_processed_media(session, message, now)
     return message
