@@ -82,7 +82,7 @@ def _claim(ctx: Context, now: datetime, limit: int) -> list[_Due]:
 def _provider(ctx: Context, shop: Shop, name: str) -> Provider | ProviderError:
     try:
         provider = ctx.provider_named(name, shop)
-    except Exception as exc:  # e.g. a Flowroute secret sealed with another key: ask again later
+    except Exception as exc:  # noqa: BLE001 - e.g. a Flowroute secret sealed with another key: ask again later
         return ProviderError(f"the shop's {name} credentials cannot be read ({type(exc).__name__})")
     return provider or ProviderError(f"the shop's {name} account is no longer configured")
 

@@ -119,7 +119,7 @@ def inbound_payload(*, message_id: str, from_: str, to: str, body: str | None, m
                     callback_url: str | None = None) -> dict:
     """What Flowroute posts to the account's SMS/MMS callback; each media dict is id/file_name/file_size/
     mime_type/url. An SMS also carries `delivery_receipts` and `message_callback_url` (Receive an SMS)."""
-    sms_only = {} if media else {"delivery_receipts": [], "message_callback_url": callback_url}
+    sms_only: dict = {} if media else {"delivery_receipts": [], "message_callback_url": callback_url}
     return {
         "data": {
             "id": message_id,

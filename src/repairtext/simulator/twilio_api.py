@@ -160,7 +160,7 @@ def _when(value: str | None) -> date | datetime | None:
         return None
     if len(value) == 10:
         return date.fromisoformat(value)
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    moment = datetime.fromisoformat(value)
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 

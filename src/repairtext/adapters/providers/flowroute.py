@@ -122,7 +122,7 @@ def _iso(moment: datetime) -> str:
 
 def _parse_time(value: str | None) -> datetime | None:
     try:
-        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(str(value))
     except ValueError:
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
