@@ -12,8 +12,16 @@ from urllib.parse import urlsplit
 import httpx
 
 from repairtext.adapters.providers.base import (
-    LOOKUP_BUDGET_SECONDS, LOOKUP_MAX_PAGES, LOOKUP_SKEW, OutboundText, ProviderError, ProviderStatus, SendReceipt,
-    look_up_incomplete, nearest, retry_after_seconds,
+    LOOKUP_BUDGET_SECONDS,
+    LOOKUP_MAX_PAGES,
+    LOOKUP_SKEW,
+    OutboundText,
+    ProviderError,
+    ProviderStatus,
+    SendReceipt,
+    look_up_incomplete,
+    nearest,
+    retry_after_seconds,
 )
 
 JSON_API = "application/vnd.api+json"

@@ -12,8 +12,16 @@ from email.utils import parsedate_to_datetime
 import httpx
 
 from repairtext.adapters.providers.base import (
-    LOOKUP_BUDGET_SECONDS, LOOKUP_MAX_PAGES, LOOKUP_SKEW, OutboundText, ProviderError, ProviderStatus, SendReceipt,
-    look_up_incomplete, nearest, retry_after_seconds,
+    LOOKUP_BUDGET_SECONDS,
+    LOOKUP_MAX_PAGES,
+    LOOKUP_SKEW,
+    OutboundText,
+    ProviderError,
+    ProviderStatus,
+    SendReceipt,
+    look_up_incomplete,
+    nearest,
+    retry_after_seconds,
 )
 
 # Errors that will not change by retrying: the message fails and its credits come back.
