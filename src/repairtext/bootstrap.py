@@ -35,6 +35,8 @@ class Context:
     event_stream_lifetime: float = 3600.0
     # Seconds to wait for a provider's answer; past it the send is ambiguous and is looked up before a retry.
     provider_timeout: float = 10.0
+    # Messages a look-up asks for a page (None: the provider's maximum); tests page small lists with it.
+    lookup_page_size: int | None = None
     # Set after a transaction queued work, so an inline worker starts at once instead of at its next poll.
     work_queued: threading.Event = field(default_factory=threading.Event)
 
@@ -66,10 +68,14 @@ class Context:
         s = self.settings
         if not (s.twilio_account_sid and s.twilio_auth_token):
             return None
-        return TwilioProvider(self.http, s.twilio_api_base, s.twilio_account_sid, s.twilio_auth_token)
+        return TwilioProvider(self.http, s.twilio_api_base, s.twilio_account_sid, s.twilio_auth_token,
+                              **self._paging())
 
     def flowroute(self, access_key: str, secret_key: str) -> FlowrouteProvider:
-        return FlowrouteProvider(self.http, self.settings.flowroute_api_base, access_key, secret_key)
+        return FlowrouteProvider(self.http, self.settings.flowroute_api_base, access_key, secret_key, **self._paging())
+
+    def _paging(self) -> dict:
+        return {"page_size": self.lookup_page_size} if self.lookup_page_size else {}
 
     def provider_for(self, shop) -> Provider | None:
         return self.provider_named(shop.provider, shop)

@@ -271,15 +271,21 @@ def test_twilio_fetch_and_list_find_a_message_after_the_fact(sim, twilio):
     today = datetime.now(timezone.utc).date().isoformat()
 
     fetched = twilio.get(f"/2010-04-01/Accounts/{SID}/Messages/{sent['sid']}.json")
-    listed = twilio.get(MESSAGES, params={"To": CUSTOMER, "From": SHOP, "DateSent>": today}).json()
+    listed = twilio.get(MESSAGES, params={"To": CUSTOMER, "From": SHOP}).json()
+    while_queued = twilio.get(MESSAGES, params={"To": CUSTOMER, "DateSent>": today}).json()
     tomorrow_on = twilio.get(MESSAGES, params={"DateSent>": "2999-01-01"}).json()
     missing = twilio.get(f"/2010-04-01/Accounts/{SID}/Messages/SM{'0' * 32}.json")
 
     assert fetched.status_code == 200 and fetched.json()["body"] == "one"
+    assert fetched.json()["status"] == "queued" and fetched.json()["date_sent"] is None
     assert [m["sid"] for m in listed["messages"]] == [sent["sid"]]
     assert listed["page"] == 0 and listed["next_page_uri"] is None
+    assert while_queued["messages"] == []  # DateSent matches date_sent, null while queued
     assert tomorrow_on["messages"] == []
     assert missing.status_code == 404 and missing.json()["code"] == 20404
+    time.sleep(0.3)  # callbacks move it to sent, then delivered
+    once_sent = twilio.get(MESSAGES, params={"To": CUSTOMER, "DateSent>": today}).json()
+    assert [m["sid"] for m in once_sent["messages"]] == [sent["sid"]]
 
 
 # Twilio: inbound -----------------------------------------------------------------------------------------------
@@ -425,7 +431,7 @@ def test_flowroute_send_answers_202_and_delivery_receipts_follow(sim, flowroute,
     receipts = [json.loads(r["body"]) for r in receiver.wait_for("/fr/dlr", 2)]
     assert [r["data"]["attributes"]["status"] for r in receipts] == ["message buffered", "delivered"]
     for receipt in receipts:
-        assert receipt["data"]["id"] == data["id"] and receipt["data"]["type"] == "message"
+        assert receipt["data"]["id"] == data["id"] and receipt["data"]["type"] == "delivery_receipt"
         assert {"status_code", "status_code_description", "timestamp"} <= receipt["data"]["attributes"].keys()
     record = flowroute.get(f"/v2.1/messages/{data['id']}").json()["data"]
     assert record["attributes"]["status"] == "delivered"

@@ -29,9 +29,13 @@ log = logging.getLogger("repairtext.receipts")
 RANK = {"rejected": 9, "queued": 0, "sending": 1, "accepted": 2, "sent": 3, "delivered": 9, "undelivered": 9, "failed": 9}
 FINAL = frozenset({"delivered", "undelivered", "failed", "rejected"})
 
+# Every outbound value of Twilio's MessageStatus enum (twilio-oai, api.v2010 message_enum_status); the history
+# keeps Twilio's own word beside ours. `partially_delivered` (some segments of a long text confirmed, not all)
+# is not a delivery and not final: it counts as `sent`, and a later receipt or the reconcile sweep settles it.
+# `receiving` and `received` are inbound only and never describe a text we sent.
 TWILIO_STATUS = {
     "accepted": "accepted", "queued": "accepted", "scheduled": "accepted", "sending": "accepted",
-    "sent": "sent", "delivered": "delivered", "read": "delivered",
+    "sent": "sent", "partially_delivered": "sent", "delivered": "delivered", "read": "delivered",
     "undelivered": "undelivered", "failed": "failed", "canceled": "failed",
 }
 FLOWROUTE_STATUS = {

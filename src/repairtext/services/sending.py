@@ -204,6 +204,7 @@ def record_outcomes(ctx: Context, owner: str, outcomes: list[Outcome]) -> None:
     outcomes = [_settle_ambiguous(ctx, o) for o in outcomes]
     now = ctx.clock.now()
     with ctx.db.transaction() as session:
+        outcomes = _one_text_per_provider_message(session, outcomes)
         accepted = [o for o in outcomes if o.receipt is not None]
         parked = set(session.scalars(select(PendingReceipt.provider_id).where(
             PendingReceipt.provider_id.in_([o.receipt.provider_id for o in accepted])))) if accepted else set()
@@ -226,6 +227,30 @@ def record_outcomes(ctx: Context, owner: str, outcomes: list[Outcome]) -> None:
                     message.status = "queued" if message.status == "sending" else message.status
             else:
                 _record_failure(ctx, session, job, message, owner, outcome.error, now)
+
+
+def _one_text_per_provider_message(session: Session, outcomes: list[Outcome]) -> list[Outcome]:
+    """Look-ups of two texts with the same words to the same customer can find the same provider message (in
+    one batch, or one recorded meanwhile). It belongs to one text only; the other stays in doubt and looks
+    again later with that id excluded, so it finds its own message (and the batch never trips the unique
+    provider id and rolls back)."""
+    found = [o for o in outcomes if o.receipt is not None]
+    if not found:
+        return outcomes
+    owners = {(provider, pid): mid for provider, pid, mid in session.execute(
+        select(Message.provider, Message.provider_id, Message.id).where(
+            Message.provider_id.in_({o.receipt.provider_id for o in found})))}
+    kept = []
+    for o in outcomes:
+        if o.receipt is not None:
+            key = (getattr(o.attempt.provider, "name", ""), o.receipt.provider_id)
+            owner = owners.setdefault(key, o.attempt.message_id)
+            if owner != o.attempt.message_id:
+                o = Outcome(o.attempt, error=ProviderError(
+                    f"the provider message {o.receipt.provider_id} is another text's; looking again later",
+                    code="lookup_claimed", retryable=True, ambiguous=True))
+        kept.append(o)
+    return kept
 
 
 def _record_accepted(session: Session, owner: str, outcomes: list[Outcome], now: datetime) -> None:

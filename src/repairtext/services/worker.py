@@ -17,7 +17,7 @@ from datetime import timedelta
 from repairtext.adapters.db.jobs import claim_due_jobs
 from repairtext.adapters.db.models import Job
 from repairtext.bootstrap import Context
-from repairtext.services import credits, receipts, sending
+from repairtext.services import credits, receipts, reconcile, sending
 from repairtext.services.outbound import SEND_JOB
 
 log = logging.getLogger("repairtext.worker")
@@ -107,6 +107,7 @@ class Worker:
             if rolled:
                 log.info("started a new credit month for %d shop(s)", len(rolled))
             receipts.do_apply_parked_receipts(self.ctx)
+            reconcile.do_reconcile(self.ctx)
 
     def run_forever(self, stop: threading.Event, idle_wait: float = 0.5) -> None:
         log.info("worker %s started (concurrency %d)", self.name, self.concurrency)

@@ -12,17 +12,21 @@ Provider APIs
     POST /2010-04-01/Accounts/{sid}/Messages.json       Twilio send (Basic sid:token; form To, From, Body,
                                                         MediaUrl*, StatusCallback) -> 201 Message resource
     GET  /2010-04-01/Accounts/{sid}/Messages/{MessageSid}.json    fetch one
-    GET  /2010-04-01/Accounts/{sid}/Messages.json?To=&From=&DateSent>=YYYY-MM-DD&PageSize=&Page=   list, newest
-                                                        first, Twilio's paging shape {"messages": [...], "page", ...}
+    GET  /2010-04-01/Accounts/{sid}/Messages.json?To=&From=&DateSent[<>]=&PageSize=&PageToken=   list (inbound
+                                                        too), newest first, Twilio's paging shape; DateSent* match
+                                                        date_sent (null while queued), as dates or ISO datetimes
     GET  /2010-04-01/Accounts/{sid}/Messages/{MMsid}/Media/{MEsid}   inbound media bytes (Basic auth required)
     POST /v2.1/messages                                 Flowroute send (Basic access:secret; JSON:API) -> 202
     GET  /v2.1/messages/{mdr2-id}                       look up one MDR
-    GET  /v2.1/messages?start_date=&end_date=&limit=&offset=   list MDRs {"data": [...], "links": {"next"}}
+    GET  /v2.1/messages?start_date=&end_date=&limit=&offset=   list MDRs (both ways, with delivery_receipts)
+                                                        {"data": [...], "links": {"next"}}, limit at most 200
     GET  /flowroute-media/{id}/{file_name}              inbound media bytes (no auth, like Flowroute's links)
 
 After accepting a message (and unless auto_callbacks is off) the simulator reports, callback_delay apart:
-Twilio `sent` then `delivered` to StatusCallback (form, X-Twilio-Signature); Flowroute "message buffered" then
-"delivered" to dlr_callback (or the account's dlr_callback_url). 5xx answers and connection errors are retried.
+Twilio `sent` then `delivered` to StatusCallback (form, X-Twilio-Signature, RawDlrDoneDate on final ones);
+Flowroute "message buffered" then "delivered" to dlr_callback (or the account's dlr_callback_url), as
+`delivery_receipt` documents. 5xx answers and connection errors are retried. Inbound messages are kept too, so
+they can be fetched and listed like the providers' own.
 
 Control API (JSON in and out; 400/404 {"error": reason} when a request cannot be played)
     GET  /_sim/health                      {"ok": true, "twilio_account_sid"}
@@ -45,11 +49,14 @@ Control API (JSON in and out; 400/404 {"error": reason} when a request cannot be
                                            -> {"sid", "status_code", "response_body", "error", "elapsed_ms",
                                            "media_urls"}; one attempt, signed (Twilio); fail_first: N makes that
                                            media URL answer 404 N times before it serves the bytes
-    POST /_sim/faults {"provider", "kind", "status", "code", "retry_after", "count", "delay"}   the next `count`
-                                           sends to that provider: http_status (that status, error in the
-                                           provider's shape, Retry-After on 429), timeout_before_accept (sleep
-                                           `delay`, answer 503, record nothing), accept_then_timeout (record and
-                                           deliver, then sleep `delay` before answering), twilio_error (400 `code`)
+    POST /_sim/faults {"provider", "kind", "status", "code", "retry_after", "count", "delay", "on", "skip"}
+                                           the next `count` requests `on` send (default), list or fetch, after
+                                           `skip` let through: http_status (that status, error in the provider's
+                                           shape, Retry-After on 429: seconds, or a string sent as is),
+                                           timeout_before_accept (sleep `delay`, answer 503, record nothing),
+                                           accept_then_timeout (record and deliver, then sleep `delay` before
+                                           answering), twilio_error (400 `code`); drop_callbacks: the next `count`
+                                           status callbacks / DLRs are not posted (the status still moves)
     POST /_sim/messages/{id}/status {"status", "error_code"?}   one more status callback / DLR for that message,
                                            whatever its status (duplicates, out of order) -> {"message", "callback"}
 """

@@ -109,14 +109,20 @@ async def add_fault(request: Request) -> Response:
     body = await _json(request)
     if body.get("provider") not in PROVIDERS or body.get("kind") not in faults.KINDS:
         return _error(f"provider must be one of {PROVIDERS} and kind one of {faults.KINDS}")
+    on = "callback" if body["kind"] == "drop_callbacks" else body.get("on", "send")
+    if on not in faults.ON:
+        return _error(f"on must be one of {faults.ON}")
+    retry_after = body.get("retry_after")
     fault = Fault(
         provider=body["provider"],
         kind=body["kind"],
         count=int(body.get("count", 1)),
         status=int(body["status"]) if body.get("status") is not None else None,
         code=int(body["code"]) if body.get("code") is not None else None,
-        retry_after=float(body["retry_after"]) if body.get("retry_after") is not None else None,
+        retry_after=retry_after if isinstance(retry_after, str) or retry_after is None else float(retry_after),
         delay=float(body.get("delay", 0)),
+        on=on,
+        skip=int(body.get("skip", 0)),
     )
     simulator(request).state.add_fault(fault)
     return JSONResponse({"ok": True})

@@ -34,6 +34,8 @@ async def report_status(
     message = dispatcher.state.move_status(message_id, status, error_code)
     if message is None or not message.status_callback:
         return None
+    if dispatcher.state.take_fault(message.provider, "callback"):
+        return None  # drop_callbacks: the provider moved on, the sender never hears (an outage on its side)
     if message.provider == TWILIO:
         return await dispatcher.post_twilio_form(
             kind="status",

@@ -13,7 +13,9 @@ from starlette.responses import Response
 
 from repairtext.simulator.records import Fault
 
-KINDS = ("http_status", "timeout_before_accept", "accept_then_timeout", "twilio_error")
+KINDS = ("http_status", "timeout_before_accept", "accept_then_timeout", "twilio_error", "drop_callbacks")
+# Which requests a fault applies to; drop_callbacks always to the status callbacks / DLRs the simulator posts.
+ON = ("send", "list", "fetch", "callback")
 
 ErrorMaker = Callable[[int, "int | None", str, "dict[str, str] | None"], Response]
 
@@ -33,7 +35,9 @@ async def refuse(fault: Fault | None, make_error: ErrorMaker) -> Response | None
         return make_error(fault.status or 400, code, f"Error {code}", None)
     status = fault.status or 503
     headers = None
-    if fault.retry_after is not None or status == 429:
+    if isinstance(fault.retry_after, str):
+        headers = {"Retry-After": fault.retry_after}  # an HTTP-date, as RFC 9110 also allows
+    elif fault.retry_after is not None or status == 429:
         # Retry-After is whole seconds (RFC 9110); round up so a sender never comes back early.
         headers = {"Retry-After": str(math.ceil(fault.retry_after if fault.retry_after is not None else 1))}
     return make_error(status, fault.code, _REASONS.get(status, "Error"), headers)

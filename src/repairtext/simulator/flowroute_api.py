@@ -76,6 +76,8 @@ async def fetch_message(request: Request) -> Response:
     account = _account(request)
     if isinstance(account, Response):
         return account
+    if refusal := await _read_fault(request, "fetch"):
+        return refusal
     message = simulator(request).state.message(request.path_params["record_id"])
     if message is None or message.provider != FLOWROUTE or message.account != account.access_key:
         return error_response(FlowrouteError(404, "Not Found", "No message with that id"))
@@ -83,16 +85,18 @@ async def fetch_message(request: Request) -> Response:
 
 
 async def list_messages(request: Request) -> Response:
-    """MDRs of this account from start_date (required) to end_date; a date alone for end_date covers that whole
-    day (UTC). Oldest first, paged by limit and offset."""
+    """MDRs of this account, both ways, from start_date (required) to end_date; a date alone for end_date covers
+    that whole day (UTC). Oldest first, paged by limit (at most 200) and offset."""
     account = _account(request)
     if isinstance(account, Response):
         return account
+    if refusal := await _read_fault(request, "list"):
+        return refusal
     query = request.query_params
     try:
         start = _moment(query["start_date"], end_of_day=False)
         end = _moment(query["end_date"], end_of_day=True) if query.get("end_date") else None
-        limit = int(query.get("limit", 1000))
+        limit = min(int(query.get("limit", 200)), 200)
         offset = int(query.get("offset", 0))
         if limit <= 0 or offset < 0:
             raise ValueError
@@ -101,7 +105,7 @@ async def list_messages(request: Request) -> Response:
         return error_response(FlowrouteError(422, "Unprocessable Entity", detail))
     found = [
         m
-        for m in simulator(request).state.messages(FLOWROUTE)
+        for m in simulator(request).state.messages(FLOWROUTE, inbound=True)
         if m.account == account.access_key and m.created_at >= start and (end is None or m.created_at <= end)
     ]
     page = found[offset : offset + limit]
@@ -118,6 +122,13 @@ async def inbound_media(request: Request) -> Response:
     if item is None or item.provider != FLOWROUTE or not ready:
         return Response("Not Found", status_code=404, media_type="text/plain")
     return Response(item.data, headers={"Content-Type": item.content_type})
+
+
+async def _read_fault(request: Request, on: str) -> Response | None:
+    fault = simulator(request).state.take_fault(FLOWROUTE, on)
+    refusal = await faults.refuse(fault, _fault_error)
+    await faults.after_accepting(None if refusal else fault)
+    return refusal
 
 
 def _self(request: Request, record_id: str) -> str:

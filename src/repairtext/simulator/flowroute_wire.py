@@ -1,13 +1,14 @@
 """Flowroute's wire shapes (Messaging API v2.1, JSON:API): what a send must satisfy, MDR records, DLRs, inbound.
 
-See https://developer.flowroute.com/api/messages/v2.1/ (summarised in providers.md). Flowroute documents a DLR's
-`type` as "delivery_receipt" while providers.md (which the adapter is built to) says "message"; the simulator
-follows providers.md and adds the documented `level`, `body` and `links.related` so either reading works.
+See https://developer.flowroute.com/api/messages/v2.1/ (summarised in providers.md) and Flowroute's official SDK
+(flowroute-sdk-v3-python): a DLR's `type` is "delivery_receipt", an MDR carries its `delivery_receipts`, the SDK
+sends `is_mms` as the string "true", and each error object has an `id`.
 """
 
 from __future__ import annotations
 
 import re
+import secrets
 from datetime import datetime
 
 from starlette.responses import JSONResponse
@@ -37,7 +38,7 @@ class FlowrouteError(Exception):
 
 
 def error_response(error: FlowrouteError, headers: dict[str, str] | None = None) -> JSONResponse:
-    body = {"errors": [{"detail": error.detail, "status": error.status, "title": error.title}]}
+    body = {"errors": [{"id": secrets.token_hex(8), "detail": error.detail, "status": error.status, "title": error.title}]}
     return JSONResponse(body, status_code=error.status, headers=headers, media_type=JSON_API)
 
 
@@ -59,8 +60,8 @@ def check_send(document: object, account: FlowrouteAccount) -> dict:
         raise FlowrouteError(422, "Unprocessable Entity", "'body' must be a string")
     if not isinstance(media, list) or not all(isinstance(u, str) and u for u in media) or len(media) > MAX_MEDIA:
         raise FlowrouteError(422, "Unprocessable Entity", f"'media_urls' must be a list of at most {MAX_MEDIA} URLs")
-    if not isinstance(attrs.get("is_mms", False), bool):
-        raise FlowrouteError(422, "Unprocessable Entity", "'is_mms' must be a boolean")
+    if attrs.get("is_mms", False) not in (True, False, "true", "false"):  # the official SDK sends "true"
+        raise FlowrouteError(422, "Unprocessable Entity", "'is_mms' must be true or false")
     if not body and not media:
         raise FlowrouteError(422, "Unprocessable Entity", "'body' is required unless 'media_urls' is given")
     if attrs["from"] not in account.numbers:
@@ -74,9 +75,10 @@ def message_record(message: SimMessage, base_url: str) -> dict:
         "from": message.from_,
         "to": message.to,
         "body": message.body,
-        "direction": "outbound",
+        "direction": message.direction,
         "is_mms": bool(message.media_urls),
         "media_urls": list(message.media_urls),
+        "delivery_receipts": [_receipt(status, code, at) for status, code, at in message.history],
         "message_type": "longcode",
         "message_encoding": 0,
         "status": message.status,
@@ -92,20 +94,19 @@ def message_record(message: SimMessage, base_url: str) -> dict:
     }
 
 
-def dlr_payload(message: SimMessage, status: str, base_url: str, error_code: int | None = None) -> dict:
+def _receipt(status: str, error_code: int | None, at: datetime) -> dict:
     level, code, description = DLR_STATUSES.get(status, (2, "4000", status))
+    return {"level": level, "status": status, "status_code": str(error_code) if error_code is not None else code,
+            "status_code_description": description, "timestamp": iso(at)}
+
+
+def dlr_payload(message: SimMessage, status: str, base_url: str, error_code: int | None = None) -> dict:
     return {
         "data": {
             "id": message.id,
-            "type": "message",
-            "attributes": {
-                "body": "" if message.media_urls else message.body,
-                "level": level,
-                "status": status,
-                "status_code": str(error_code) if error_code is not None else code,
-                "status_code_description": description,
-                "timestamp": iso(utcnow()),
-            },
+            "type": "delivery_receipt",
+            "attributes": {"body": "" if message.media_urls else message.body,
+                           **_receipt(status, error_code, utcnow())},
             "links": {"related": f"{base_url}/v2.1/messages/{message.id}"},
         }
     }
@@ -114,9 +115,11 @@ def dlr_payload(message: SimMessage, status: str, base_url: str, error_code: int
 _MEDIA_ATTRIBUTES = ("file_name", "file_size", "mime_type", "url")
 
 
-def inbound_payload(*, message_id: str, from_: str, to: str, body: str | None, media: list[dict]) -> dict:
+def inbound_payload(*, message_id: str, from_: str, to: str, body: str | None, media: list[dict],
+                    callback_url: str | None = None) -> dict:
     """What Flowroute posts to the account's SMS/MMS callback; each media dict is id/file_name/file_size/
-    mime_type/url."""
+    mime_type/url. An SMS also carries `delivery_receipts` and `message_callback_url` (Receive an SMS)."""
+    sms_only: dict = {} if media else {"delivery_receipts": [], "message_callback_url": callback_url}
     return {
         "data": {
             "id": message_id,
@@ -133,6 +136,7 @@ def inbound_payload(*, message_id: str, from_: str, to: str, body: str | None, m
                 "timestamp": iso(utcnow()),
                 "amount_nanodollars": 0,
                 "amount_display": "$0.0000",
+                **sms_only,
             },
             "relationships": {"media": {"data": [{"id": m["id"], "type": "media"} for m in media]}},
         },

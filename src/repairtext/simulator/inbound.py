@@ -15,7 +15,7 @@ import time
 
 from repairtext.simulator import carrier, flowroute_wire, twilio_wire
 from repairtext.simulator.context import ControlError, Simulator
-from repairtext.simulator.records import FLOWROUTE, TWILIO, CallbackRecord, MediaItem, new_id
+from repairtext.simulator.records import FLOWROUTE, TWILIO, CallbackRecord, MediaItem, SimMessage, new_id, utcnow
 
 
 async def twilio_inbound(sim: Simulator, request: dict, base: str) -> dict:
@@ -34,6 +34,7 @@ async def twilio_inbound(sim: Simulator, request: dict, base: str) -> dict:
         media_sid = new_id("ME")
         sim.state.add_media(MediaItem(TWILIO, media_sid, sid, content_type, data, media_sid, fail_first))
         media.append((f"{base}{twilio_wire.messages_uri(account)}/{sid}/Media/{media_sid}", content_type))
+    _keep(sim, TWILIO, sid, account, from_, to, body, [url for url, _ in media], base)
     keyword = carrier.opt_out_type(body)
     if keyword in ("STOP", "START"):
         sim.state.set_opted_out(to, from_, keyword == "STOP")
@@ -73,14 +74,28 @@ async def flowroute_inbound(sim: Simulator, request: dict, base: str) -> dict:
         sim.state.add_media(MediaItem(FLOWROUTE, media_id, message_id, content_type, data, file_name, fail_first))
         url = f"{base}/flowroute-media/{media_id}/{file_name}"
         media.append(dict(id=media_id, file_name=file_name, file_size=len(data), mime_type=content_type, url=url))
+    _keep(sim, FLOWROUTE, message_id, account.access_key, from_, to, request.get("body") or "",
+          [m["url"] for m in media], base)
     document = flowroute_wire.inbound_payload(
-        message_id=message_id, from_=from_, to=to, body=request.get("body"), media=media
+        message_id=message_id, from_=from_, to=to, body=request.get("body"), media=media,
+        callback_url=account.sms_callback_url,
     )
     started = time.perf_counter()
     record = await sim.dispatcher.post_flowroute_json(
         kind="inbound", message_id=message_id, status=None, url=account.sms_callback_url, document=document, retry=False
     )
     return _outcome(message_id, record, started, [m["url"] for m in media])
+
+
+def _keep(sim: Simulator, provider: str, id_: str, account: str, from_: str, to: str, body: str,
+          media_urls: list[str], base: str) -> None:
+    """The received message, as the provider keeps it: fetchable (GET Messages/{sid}.json, GET
+    /v2.1/messages/{id}) and listed, like any Message."""
+    now = utcnow()
+    sim.state.add_message(SimMessage(
+        provider=provider, id=id_, account=account, from_=from_, to=to, body=body, media_urls=media_urls,
+        status_callback=None, num_segments=carrier.count_segments(body), status="received" if provider == TWILIO
+        else "delivered", api_base=base, direction="inbound", sent_at=now, created_at=now, updated_at=now))
 
 
 def _text(request: dict, name: str) -> str:

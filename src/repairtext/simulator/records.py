@@ -12,6 +12,8 @@ PROVIDERS = (TWILIO, FLOWROUTE)
 
 # Twilio's final statuses; like the real service, the simulator never moves a message back out of one.
 FINAL_STATUSES = frozenset({"delivered", "undelivered", "failed", "canceled", "read"})
+# Until it leaves these, a Twilio message has no date_sent (and DateSent filters cannot see it).
+NOT_SENT_YET = frozenset({"queued", "accepted", "scheduled", "canceled"})
 
 
 def new_id(prefix: str) -> str:
@@ -25,7 +27,7 @@ def utcnow() -> datetime:
 
 @dataclass
 class SimMessage:
-    """One outbound message a provider accepted."""
+    """One message a provider accepted (outbound) or received for the account (inbound)."""
 
     provider: str
     id: str
@@ -41,6 +43,9 @@ class SimMessage:
     updated_at: datetime = field(default_factory=utcnow)
     error_code: int | None = None
     api_base: str = ""  # the simulator's URL as the sender called it, for links in records and DLRs
+    direction: str = "outbound"  # or "inbound"
+    sent_at: datetime | None = None  # Twilio's date_sent: null while queued
+    history: list[tuple[str, int | None, datetime]] = field(default_factory=list)  # every status reported
 
     def public(self) -> dict:
         return {
@@ -80,8 +85,10 @@ class Fault:
     count: int = 1
     status: int | None = None  # http_status: the status to answer; twilio_error: 400 unless given
     code: int | None = None
-    retry_after: float | None = None
+    retry_after: float | str | None = None  # seconds, or an HTTP-date sent verbatim
     delay: float = 0.0
+    on: str = "send"  # which requests suffer it: send, list, fetch, or callback (drop_callbacks)
+    skip: int = 0  # let this many such requests through first (fail a look-up on its second page)
 
 
 @dataclass(frozen=True)

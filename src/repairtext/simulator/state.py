@@ -11,6 +11,7 @@ from dataclasses import replace
 
 from repairtext.simulator.records import (
     FINAL_STATUSES,
+    NOT_SENT_YET,
     CallbackRecord,
     Fault,
     FlowrouteAccount,
@@ -47,10 +48,11 @@ class SimulatorState:
             found = self._messages.get(message_id)
             return replace(found) if found else None
 
-    def messages(self, provider: str | None = None) -> list[SimMessage]:
-        """In the order they were accepted."""
+    def messages(self, provider: str | None = None, *, inbound: bool = False) -> list[SimMessage]:
+        """In the order they were accepted; outbound only unless `inbound`."""
         with self._lock:
-            return [replace(m) for m in self._messages.values() if provider in (None, m.provider)]
+            return [replace(m) for m in self._messages.values()
+                    if provider in (None, m.provider) and (inbound or m.direction != "inbound")]
 
     def move_status(self, message_id: str, status: str, error_code: int | None = None) -> SimMessage | None:
         """Record a status the provider reported; a final status is never left (callbacks may still repeat)."""
@@ -59,9 +61,10 @@ class SimulatorState:
             if found is None:
                 return None
             if found.status not in FINAL_STATUSES:
-                found.status = status
-                found.error_code = error_code
-                found.updated_at = utcnow()
+                found.status, found.error_code, found.updated_at = status, error_code, utcnow()
+                found.history = [*found.history, (status, error_code, found.updated_at)]
+                if found.sent_at is None and status not in NOT_SENT_YET:
+                    found.sent_at = found.updated_at
             return replace(found)
 
     # Callbacks we made -------------------------------------------------------------------------------------
@@ -114,11 +117,14 @@ class SimulatorState:
         with self._lock:
             self._faults.append(fault)
 
-    def take_fault(self, provider: str) -> Fault | None:
-        """The fault this send request must suffer, if any; each one is used up after `count` requests."""
+    def take_fault(self, provider: str, on: str = "send") -> Fault | None:
+        """The fault this request must suffer, if any; each one is used up after `count` requests."""
         with self._lock:
             for fault in self._faults:
-                if fault.provider == provider and fault.count > 0:
+                if fault.provider == provider and fault.on == on and fault.count > 0:
+                    if fault.skip > 0:
+                        fault.skip -= 1
+                        return None
                     fault.count -= 1
                     taken = replace(fault)
                     self._faults = [f for f in self._faults if f.count > 0]

@@ -5,7 +5,8 @@ Every route needs the account's Basic auth (AccountSid, AuthToken) and answers e
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timezone
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -78,6 +79,10 @@ async def send_message(request: Request) -> Response:
 async def fetch_message(request: Request) -> Response:
     if denied := _denied(request):
         return denied
+    fault = simulator(request).state.take_fault(TWILIO, "fetch")
+    if refusal := await faults.refuse(fault, _fault_error):
+        return refusal
+    await faults.after_accepting(fault)
     message = simulator(request).state.message(request.path_params["message_sid"])
     if message is None or message.provider != TWILIO:
         return _not_found(request.url.path)
@@ -85,41 +90,56 @@ async def fetch_message(request: Request) -> Response:
 
 
 async def list_messages(request: Request) -> Response:
-    """Newest first, filtered by To, From and DateSent / DateSent> / DateSent< (YYYY-MM-DD, UTC, inclusive)."""
+    """Newest first (inbound too), filtered by To, From and DateSent / DateSent> / DateSent< on date_sent, which
+    is null while a message is queued. Paged like Twilio: next_page_uri keeps the filters and carries a PageToken
+    (the last sid seen), so messages created meanwhile never shift a page."""
     if denied := _denied(request):
         return denied
-    query = request.query_params
+    sim, query = simulator(request), request.query_params
+    fault = sim.state.take_fault(TWILIO, "list")
+    if refusal := await faults.refuse(fault, _fault_error):
+        return refusal
     try:
-        on, after, before = (_day(query.get(name)) for name in ("DateSent", "DateSent>", "DateSent<"))
-        page_size = max(1, min(int(query.get("PageSize", 50)), 1000))
-        page = max(0, int(query.get("Page", 0)))
+        on, after, before = (_when(query.get(name)) for name in ("DateSent", "DateSent>", "DateSent<"))
+        page_size = int(query.get("PageSize", 50))
+        page = int(query.get("Page", 0))
+        if not 1 <= page_size <= 1000 or page < 0:
+            raise ValueError
     except ValueError:
         return error_response(TwilioError(20001, "Invalid query parameter"))
     found = [
         m
-        for m in reversed(simulator(request).state.messages(TWILIO))
+        for m in reversed(sim.state.messages(TWILIO, inbound=True))
         if query.get("To") in (None, m.to)
         and query.get("From") in (None, m.from_)
-        and (on is None or m.created_at.date() == on)
-        and (after is None or m.created_at.date() >= after)
-        and (before is None or m.created_at.date() <= before)
+        and (on is None or _sent_on(m, on, "="))
+        and (after is None or _sent_on(m, after, ">"))
+        and (before is None or _sent_on(m, before, "<"))
     ]
-    start = page * page_size
+    token = query.get("PageToken", "")
+    start = next((i + 1 for i, m in enumerate(found) if "PA" + m.id == token), 0) if token else 0
     chunk = found[start : start + page_size]
-    uri = f"{twilio_wire.messages_uri(simulator(request).config.twilio_account_sid)}.json"
-    return JSONResponse(
-        {
-            "messages": [twilio_wire.message_resource(m) for m in chunk],
-            "page": page,
-            "page_size": page_size,
-            "start": start,
-            "end": start + max(len(chunk) - 1, 0),
-            "uri": f"{uri}?PageSize={page_size}&Page={page}",
-            "first_page_uri": f"{uri}?PageSize={page_size}&Page=0",
-            "previous_page_uri": f"{uri}?PageSize={page_size}&Page={page - 1}" if page else None,
-            "next_page_uri": f"{uri}?PageSize={page_size}&Page={page + 1}" if start + page_size < len(found) else None,
-        }
-    )
+    filters = {k: v for k, v in query.items() if k in ("To", "From", "DateSent", "DateSent>", "DateSent<")}
+    uri = f"{twilio_wire.messages_uri(sim.config.twilio_account_sid)}.json"
+
+    def page_uri(number: int, after_sid: str | None = None) -> str:
+        cursor = {"PageToken": "PA" + after_sid} if after_sid else {}
+        return f"{uri}?{urlencode({**filters, 'PageSize': page_size, 'Page': number, **cursor})}"
+
+    more = start + page_size < len(found)
+    document = {
+        "messages": [twilio_wire.message_resource(m) for m in chunk],
+        "page": page,
+        "page_size": page_size,
+        "start": start,
+        "end": start + max(len(chunk) - 1, 0),
+        "uri": page_uri(page),
+        "first_page_uri": page_uri(0),
+        "previous_page_uri": page_uri(page - 1) if page else None,
+        "next_page_uri": page_uri(page + 1, chunk[-1].id) if more else None,
+    }
+    await faults.after_accepting(fault)
+    return JSONResponse(document)
 
 
 async def inbound_media(request: Request) -> Response:
@@ -134,8 +154,24 @@ async def inbound_media(request: Request) -> Response:
     return Response(item.data, headers={"Content-Type": item.content_type})
 
 
-def _day(value: str | None) -> date | None:
-    return date.fromisoformat(value) if value else None
+def _when(value: str | None) -> date | datetime | None:
+    """The forms the official SDK sends: YYYY-MM-DD, or an ISO datetime (it writes %Y-%m-%dT%H:%M:%SZ)."""
+    if not value:
+        return None
+    if len(value) == 10:
+        return date.fromisoformat(value)
+    moment = datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _sent_on(message, bound: date | datetime, op: str) -> bool:
+    if message.sent_at is None:
+        return False  # queued: no date_sent yet
+    if op == "=" or not isinstance(bound, datetime):
+        value, bound = message.sent_at.date(), bound.date() if isinstance(bound, datetime) else bound
+    else:
+        value = message.sent_at
+    return value == bound if op == "=" else value >= bound if op == ">" else value <= bound
 
 
 routes = [

@@ -12,7 +12,7 @@ from starlette.datastructures import FormData
 from starlette.responses import JSONResponse
 
 from repairtext.simulator import carrier
-from repairtext.simulator.records import SimMessage
+from repairtext.simulator.records import SimMessage, utcnow
 from repairtext.simulator.state import SimulatorState
 
 API_VERSION = "2010-04-01"
@@ -46,15 +46,14 @@ def messages_uri(account_sid: str) -> str:
 
 def message_resource(message: SimMessage) -> dict:
     uri = f"{messages_uri(message.account)}/{message.id}"
-    sent = message.status not in ("queued", "accepted", "scheduled", "canceled")
     return {
         "account_sid": message.account,
         "api_version": API_VERSION,
         "body": message.body,
         "date_created": rfc2822(message.created_at),
-        "date_sent": rfc2822(message.updated_at) if sent else None,
+        "date_sent": rfc2822(message.sent_at),
         "date_updated": rfc2822(message.updated_at),
-        "direction": "outbound-api",
+        "direction": "inbound" if message.direction == "inbound" else "outbound-api",
         "error_code": message.error_code,
         "error_message": None if message.error_code is None else f"Error {message.error_code}",
         "from": message.from_,
@@ -116,6 +115,9 @@ def status_params(message: SimMessage, status: str, error_code: int | None) -> l
     ]
     if error_code is not None:
         params.append(("ErrorCode", str(error_code)))
+    if status in ("delivered", "undelivered"):
+        # The carrier's "done date" from its delivery receipt (YYMMDDhhmm), on final SMS callbacks.
+        params.append(("RawDlrDoneDate", utcnow().strftime("%y%m%d%H%M")))
     return params
 
 

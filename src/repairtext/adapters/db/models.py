@@ -249,6 +249,7 @@ class Message(Base):
         Index("ix_messages_shop_ticket", "shop_id", "ticket_id"),
         Index("ix_messages_shop_to_created", "shop_id", "direction", "to_number", "created_at"),
         Index("ix_messages_shop_state", "shop_id", "inbox_state"),
+        Index("ix_messages_status_check", "status", "status_check_at", "updated_at"),
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"))
@@ -282,6 +283,10 @@ class Message(Base):
     routing_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Reconciling a text whose delivery callbacks never came (services/reconcile.py): how often the provider was
+    # asked, and when to ask next (null: not yet, or given up once status_checks > 0).
+    status_checks: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    status_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     events: Mapped[list["MessageEvent"]] = relationship(order_by="MessageEvent.id")
 

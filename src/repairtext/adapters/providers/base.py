@@ -1,11 +1,19 @@
-"""The one extension point for carriers: a Provider sends a text and can look one up after an ambiguous
-failure. Adapters make real HTTP calls; the simulator (repairtext.simulator) speaks the same wire protocols."""
+"""The one extension point for carriers: a Provider sends a text, can look one up after an ambiguous
+failure, and can say where a sent one stands. Adapters make real HTTP calls; the simulator
+(repairtext.simulator) speaks the same wire protocols."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
 from typing import Protocol
+
+# How far before our first attempt a look-up reads: the provider's clock and ours disagree by a little.
+LOOKUP_SKEW = timedelta(minutes=5)
+# A look-up reads at most this many pages and this long; past either it is incomplete, never "not found".
+LOOKUP_MAX_PAGES = 20
+LOOKUP_BUDGET_SECONDS = 20.0
 
 
 @dataclass(frozen=True)
@@ -41,20 +49,56 @@ class ProviderError(Exception):
         return f"{self.code}: {self.message}" if self.code else self.message
 
 
+def look_up_incomplete(provider: str, why: str) -> ProviderError:
+    """A look-up that could not read the whole answer: the text stays in doubt and is looked up again later,
+    never sent blind (sending.attempt_send sends only after a look-up that finished and found nothing)."""
+    return ProviderError(f"could not finish looking the text up at {provider}: {why}", code="lookup_incomplete",
+                         retryable=True, ambiguous=True)
+
+
+@dataclass(frozen=True)
+class ProviderStatus:
+    """One status the provider reports for a message, in its own words."""
+
+    status: str
+    error_code: str | None = None
+
+
 class Provider(Protocol):
     name: str
 
     def send(self, text: OutboundText) -> SendReceipt: ...
 
     def find_sent(self, text: OutboundText, since: datetime, exclude_ids: set[str]) -> SendReceipt | None:
-        """A message matching `text` the provider accepted at or after `since`, not one of `exclude_ids`."""
+        """The message matching `text` the provider accepted nearest `since` (our first attempt), not one of
+        `exclude_ids`; None only when the whole window was read. Raises look_up_incomplete otherwise."""
+        ...
+
+    def fetch_status(self, provider_id: str) -> list[ProviderStatus]:
+        """What the provider says of one message, oldest report first (the last is where it stands now)."""
         ...
 
 
-def retry_after_seconds(value: str | None) -> float | None:
+def nearest(candidates: list[tuple[datetime | None, SendReceipt]], since: datetime) -> SendReceipt | None:
+    """Of several provider messages that match one text (the same words sent to the same customer twice),
+    the one created nearest our first attempt is this text's; the others belong to its twins."""
+    if not candidates:
+        return None
+    return min(candidates, key=lambda c: abs((c[0] - since).total_seconds()) if c[0] else float("inf"))[1]
+
+
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """Retry-After is either delay-seconds or an HTTP-date (RFC 9110, 10.2.3)."""
     if not value:
         return None
     try:
         return max(0.0, float(value))
     except ValueError:
+        pass
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
         return None
+    if moment.tzinfo is None:  # an HTTP-date is always GMT
+        moment = moment.replace(tzinfo=timezone.utc)
+    return max(0.0, (moment - (now or datetime.now(timezone.utc))).total_seconds())

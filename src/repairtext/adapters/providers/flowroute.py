@@ -5,11 +5,24 @@ Docs: https://developer.flowroute.com/api/messages/v2.1/send-an-sms/ . Numbers g
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+import time
+from datetime import datetime, timezone
+from urllib.parse import urlsplit
 
 import httpx
 
-from repairtext.adapters.providers.base import OutboundText, ProviderError, SendReceipt, retry_after_seconds
+from repairtext.adapters.providers.base import (
+    LOOKUP_BUDGET_SECONDS,
+    LOOKUP_MAX_PAGES,
+    LOOKUP_SKEW,
+    OutboundText,
+    ProviderError,
+    ProviderStatus,
+    SendReceipt,
+    look_up_incomplete,
+    nearest,
+    retry_after_seconds,
+)
 
 JSON_API = "application/vnd.api+json"
 
@@ -21,10 +34,13 @@ def to_flowroute_number(e164: str) -> str:
 class FlowrouteProvider:
     name = "flowroute"
 
-    def __init__(self, client: httpx.Client, api_base: str, access_key: str, secret_key: str):
+    def __init__(self, client: httpx.Client, api_base: str, access_key: str, secret_key: str,
+                 page_size: int = 200, max_pages: int = 5 * LOOKUP_MAX_PAGES):
         self._client = client
         self._base = f"{api_base.rstrip('/')}/v2.1"
         self._auth = (access_key, secret_key)
+        # Flowroute answers at most 200 MDRs a page, for the whole account: more pages than Twilio's.
+        self._page_size, self._max_pages = min(page_size, 200), max_pages
 
     def send(self, text: OutboundText) -> SendReceipt:
         attributes = {
@@ -50,27 +66,78 @@ class FlowrouteProvider:
         raise _error_from(response)
 
     def find_sent(self, text: OutboundText, since: datetime, exclude_ids: set[str]) -> SendReceipt | None:
-        params = {
-            "to": to_flowroute_number(text.to),
-            "from": to_flowroute_number(text.from_),
-            "start_date": (since - timedelta(minutes=1)).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"),
-            "limit": 200,
-        }
+        # The MDR list knows only start_date, end_date, limit and offset (to/from are not filters): read the
+        # whole window since our first attempt, following links.next, and pick out the text ourselves.
+        start = since - LOOKUP_SKEW
+        end = max(datetime.now(timezone.utc), since) + LOOKUP_SKEW
+        url = f"{self._base}/messages"
+        params: dict | None = {"start_date": _iso(start), "end_date": _iso(end), "limit": self._page_size,
+                               "offset": 0}
+        deadline = time.monotonic() + LOOKUP_BUDGET_SECONDS
+        candidates: list[tuple[datetime | None, SendReceipt]] = []
+        for _ in range(self._max_pages):
+            page = self._page(url, params, deadline)
+            for item in page.get("data") or []:
+                attrs = item.get("attributes") or {}
+                if item.get("id") not in exclude_ids and _same_text(attrs, text):
+                    receipt = SendReceipt(item["id"], attrs.get("status") or "accepted")
+                    candidates.append((_parse_time(attrs.get("timestamp")), receipt))
+            next_url = (page.get("links") or {}).get("next")
+            if not next_url:
+                return nearest(candidates, since)
+            if urlsplit(next_url).netloc != urlsplit(self._base).netloc:  # never send our credentials elsewhere
+                raise look_up_incomplete(self.name, f"unexpected links.next {next_url!r}")
+            url, params = next_url, None
+        raise look_up_incomplete(self.name, f"more than {self._max_pages} pages of messages since {_iso(start)}")
+
+    def fetch_status(self, provider_id: str) -> list[ProviderStatus]:
         try:
-            response = self._client.get(f"{self._base}/messages", params=params, auth=self._auth,
+            response = self._client.get(f"{self._base}/messages/{provider_id}", auth=self._auth,
                                         headers={"Accept": JSON_API})
         except httpx.HTTPError as exc:
-            raise ProviderError(f"cannot look up the message at Flowroute: {exc!r}", retryable=True, ambiguous=True) from exc
+            raise ProviderError(f"cannot fetch the message from Flowroute: {exc!r}", retryable=True) from exc
         if response.status_code != 200:
-            raise ProviderError(f"Flowroute look-up answered {response.status_code}", retryable=True, ambiguous=True)
-        for item in response.json().get("data", []):
-            attrs = item.get("attributes", {})
-            if item["id"] in exclude_ids or attrs.get("body") != text.body:
-                continue
-            if attrs.get("to") not in (to_flowroute_number(text.to), text.to):
-                continue
-            return SendReceipt(item["id"], attrs.get("status") or "accepted")
+            raise _error_from(response)
+        attrs = (response.json().get("data") or {}).get("attributes") or {}
+        # The MDR keeps every delivery receipt: replay them in order so the history is whole.
+        dlrs = sorted(attrs.get("delivery_receipts") or [], key=lambda d: (str(d.get("timestamp")), d.get("level", 0)))
+        reports = [ProviderStatus(str(d["status"]), _code(d.get("status_code"))) for d in dlrs if d.get("status")]
+        if attrs.get("status") and (not reports or reports[-1].status != attrs["status"]):
+            reports.append(ProviderStatus(str(attrs["status"])))
+        return reports
+
+    def _page(self, url: str, params: dict | None, deadline: float) -> dict:
+        if time.monotonic() > deadline:
+            raise look_up_incomplete(self.name, f"still paging after {LOOKUP_BUDGET_SECONDS:.0f} s")
+        try:
+            response = self._client.get(url, params=params, auth=self._auth, headers={"Accept": JSON_API})
+            if response.status_code != 200:
+                raise look_up_incomplete(self.name, f"the MDR list answered HTTP {response.status_code}")
+            return response.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise look_up_incomplete(self.name, repr(exc)) from exc
+
+
+def _same_text(attrs: dict, text: OutboundText) -> bool:
+    return (attrs.get("direction", "outbound") == "outbound" and attrs.get("body") == text.body
+            and attrs.get("to") == to_flowroute_number(text.to) and attrs.get("from") == to_flowroute_number(text.from_))
+
+
+def _iso(moment: datetime) -> str:
+    """As the official SDK sends dates (RFC 3339, UTC)."""
+    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
         return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _code(value) -> str | None:
+    return None if value in (None, "") else str(value)
 
 
 def _error_from(response: httpx.Response) -> ProviderError:

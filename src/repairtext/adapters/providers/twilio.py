@@ -5,12 +5,24 @@ Docs: https://www.twilio.com/docs/messaging/api/message-resource and /docs/api/e
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import time
+from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 
 import httpx
 
-from repairtext.adapters.providers.base import OutboundText, ProviderError, SendReceipt, retry_after_seconds
+from repairtext.adapters.providers.base import (
+    LOOKUP_BUDGET_SECONDS,
+    LOOKUP_MAX_PAGES,
+    LOOKUP_SKEW,
+    OutboundText,
+    ProviderError,
+    ProviderStatus,
+    SendReceipt,
+    look_up_incomplete,
+    nearest,
+    retry_after_seconds,
+)
 
 # Errors that will not change by retrying: the message fails and its credits come back.
 PERMANENT_CODES = {"21211", "21614", "21408", "21617", "21606", "21612", "21610", "30007"}
@@ -20,10 +32,13 @@ OPTED_OUT_CODE = "21610"
 class TwilioProvider:
     name = "twilio"
 
-    def __init__(self, client: httpx.Client, api_base: str, account_sid: str, auth_token: str):
+    def __init__(self, client: httpx.Client, api_base: str, account_sid: str, auth_token: str,
+                 page_size: int = 1000, max_pages: int = LOOKUP_MAX_PAGES):
         self._client = client
-        self._base = f"{api_base.rstrip('/')}/2010-04-01/Accounts/{account_sid}"
+        self._origin = api_base.rstrip("/")
+        self._base = f"{self._origin}/2010-04-01/Accounts/{account_sid}"
         self._auth = (account_sid, auth_token)
+        self._page_size, self._max_pages = page_size, max_pages
 
     def send(self, text: OutboundText) -> SendReceipt:
         form: dict[str, str | list[str]] = {
@@ -45,31 +60,65 @@ class TwilioProvider:
         raise _error_from(response)
 
     def find_sent(self, text: OutboundText, since: datetime, exclude_ids: set[str]) -> SendReceipt | None:
-        # Twilio filters by day (DateSent>=); we narrow to the instant and the body ourselves.
-        params = {"To": text.to, "From": text.from_, "DateSent>": (since - timedelta(days=1)).date().isoformat()}
+        # Filtered by To and From only, newest first, paged back on date_created to our first attempt. Not by
+        # DateSent: it matches date_sent, null while Twilio still has the message queued, i.e. exactly the
+        # texts most likely to be in doubt.
+        floor, deadline = since - LOOKUP_SKEW, time.monotonic() + LOOKUP_BUDGET_SECONDS
+        url = f"{self._base}/Messages.json"
+        params: dict | None = {"To": text.to, "From": text.from_, "PageSize": self._page_size}
+        candidates: list[tuple[datetime | None, SendReceipt]] = []
+        for _ in range(self._max_pages):
+            page = self._page(url, params, deadline)
+            for item in page.get("messages") or []:
+                created = _parse_date(item.get("date_created"))
+                if created is not None and created < floor:
+                    return nearest(candidates, since)
+                if item.get("sid") not in exclude_ids and _same_text(item, text):
+                    candidates.append((created, SendReceipt(item["sid"], item.get("status") or "queued")))
+            next_uri = page.get("next_page_uri")
+            if not next_uri:
+                return nearest(candidates, since)
+            if not str(next_uri).startswith("/"):  # a path on our API host; never send our credentials elsewhere
+                raise look_up_incomplete(self.name, f"unexpected next_page_uri {next_uri!r}")
+            url, params = self._origin + next_uri, None
+        raise look_up_incomplete(self.name, f"more than {self._max_pages} pages of messages to {text.to}")
+
+    def fetch_status(self, provider_id: str) -> list[ProviderStatus]:
         try:
-            response = self._client.get(f"{self._base}/Messages.json", params=params, auth=self._auth)
+            response = self._client.get(f"{self._base}/Messages/{provider_id}.json", auth=self._auth)
         except httpx.HTTPError as exc:
-            raise ProviderError(f"cannot look up the message at Twilio: {exc!r}", retryable=True, ambiguous=True) from exc
+            raise ProviderError(f"cannot fetch the message from Twilio: {exc!r}", retryable=True) from exc
         if response.status_code != 200:
-            raise ProviderError(f"Twilio look-up answered {response.status_code}", retryable=True, ambiguous=True)
-        for item in response.json().get("messages", []):
-            created = _parse_date(item.get("date_created"))
-            if item["sid"] in exclude_ids or item.get("body") != text.body:
-                continue
-            if created is not None and created < since - timedelta(seconds=5):
-                continue
-            return SendReceipt(item["sid"], item.get("status") or "queued")
-        return None
+            raise _error_from(response)
+        data = response.json()
+        code = data.get("error_code")
+        return [ProviderStatus(data.get("status") or "", str(code) if code is not None else None)]
+
+    def _page(self, url: str, params: dict | None, deadline: float) -> dict:
+        if time.monotonic() > deadline:
+            raise look_up_incomplete(self.name, f"still paging after {LOOKUP_BUDGET_SECONDS:.0f} s")
+        try:
+            response = self._client.get(url, params=params, auth=self._auth)
+            if response.status_code != 200:
+                raise look_up_incomplete(self.name, f"the message list answered HTTP {response.status_code}")
+            return response.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise look_up_incomplete(self.name, repr(exc)) from exc
+
+
+def _same_text(item: dict, text: OutboundText) -> bool:
+    return (str(item.get("direction", "outbound")).startswith("outbound") and item.get("body") == text.body
+            and item.get("to") == text.to and item.get("from") == text.from_)
 
 
 def _parse_date(value: str | None) -> datetime | None:
     if not value:
         return None
     try:
-        return parsedate_to_datetime(value)
+        moment = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def _error_from(response: httpx.Response) -> ProviderError:
