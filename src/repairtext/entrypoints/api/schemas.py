@@ -1,17 +1,54 @@
-"""Request and response shapes (the public contract in api.md). Limits here name the field on a 422."""
+"""Request and response shapes (the public contract in api.md). Limits here name the field on a 422.
+
+Every request shape is `Strict`: unknown fields are refused, and no text may carry a NUL character (PostgreSQL
+cannot store one, so it would otherwise fail at the database as a 500). Every id anywhere (path, query, body) is
+an `Id`: 1 .. 2^63-1, the range of the BIGINT/INTEGER columns, so an out-of-range id is a 422 naming the field,
+never an OverflowError from SQLite or "bigint out of range" from PostgreSQL.
+"""
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic.json_schema import SkipJsonSchema
 
 PhoneTypeName = Literal["mobile", "home", "work", "other"]
+
+MAX_ID = 2**63 - 1
+Id = Annotated[int, Field(ge=1, le=MAX_ID, description="an id (1 to 2^63-1)")]
+
+
+def _not_null(value: Any) -> Any:
+    # Runs only on a value that was sent: left out, the field keeps its default and means "no change".
+    if value is None:
+        raise ValueError("may be left out, but not null")
+    return value
+
+
+T = TypeVar("T")
+# A PATCH field that may be absent but never null (null would blank a column that must have a value).
+NotNull = Annotated[T | SkipJsonSchema[None], AfterValidator(_not_null)]
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, (list, tuple)):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _refuse_nul(cls, value: Any) -> Any:
+        if _has_nul(value):
+            raise ValueError("may not contain a NUL character")
+        return value
 
 
 class PhoneIn(Strict):
@@ -27,10 +64,13 @@ class CustomerCreate(Strict):
 
 
 class CustomerUpdate(Strict):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    """Absent fields stay as they are. `email: null` clears the email; null for the others is refused (422):
+    `{"phones": null}` would otherwise wipe every phone; send `"phones": []` to remove them all."""
+
+    name: NotNull[str] = Field(default=None, min_length=1, max_length=200)
     email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-    sms_enabled: bool | None = None
-    phones: list[PhoneIn] | None = Field(default=None, max_length=10)
+    sms_enabled: NotNull[bool] = None
+    phones: NotNull[list[PhoneIn]] = Field(default=None, max_length=10)
 
 
 class PhoneOut(BaseModel):
@@ -49,7 +89,7 @@ class CustomerPublic(BaseModel):
 
 
 class TicketCreate(Strict):
-    customer_id: int
+    customer_id: Id
     subject: str = Field(min_length=1, max_length=200)
     problem: str = Field(default="", max_length=10_000)
 
@@ -133,13 +173,15 @@ class QuietHoursIn(Strict):
 
 
 class ShopUpdate(Strict):
-    provider: Literal["twilio", "flowroute"] | None = None
+    """Absent fields stay as they are; null clears the Flowroute credentials and is refused for the rest."""
+
+    provider: NotNull[Literal["twilio", "flowroute"]] = None
     flowroute_access_key: str | None = Field(default=None, max_length=200)
     flowroute_secret_key: str | None = Field(default=None, max_length=200)
-    numbers: list[str] | None = Field(default=None, max_length=20)
-    time_zone: str | None = Field(default=None, max_length=64)
-    quiet_hours: QuietHoursIn | None = None
-    smart_encoding: bool | None = None
+    numbers: NotNull[list[str]] = Field(default=None, max_length=20)
+    time_zone: NotNull[str] = Field(default=None, max_length=64)
+    quiet_hours: NotNull[QuietHoursIn] = None
+    smart_encoding: NotNull[bool] = None
 
 
 class TemplateIn(Strict):
@@ -148,7 +190,7 @@ class TemplateIn(Strict):
 
 class TemplatePreviewIn(Strict):
     body: str = Field(max_length=1_600)
-    ticket_id: int
+    ticket_id: Id
 
 
 class SegmentsIn(Strict):
@@ -156,7 +198,14 @@ class SegmentsIn(Strict):
 
 
 class AssignIn(Strict):
-    ticket_id: int
+    ticket_id: Id
+
+
+class AddonPurchasePublic(BaseModel):
+    id: int
+    credits: int
+    price_cents: int
+    created_at: datetime
 
 
 class CreditsPublic(BaseModel):

@@ -8,6 +8,7 @@ from fastapi.responses import Response
 from repairtext.adapters.db.models import Shop
 from repairtext.domain.errors import NotFound
 from repairtext.entrypoints.api.deps import ContextDep
+from repairtext.entrypoints.api.schemas import Id
 from repairtext.entrypoints.api.views import attachment_view, comment_view, ticket_view
 from repairtext.entrypoints.files import attachment_response
 from repairtext.entrypoints.web import queries
@@ -41,10 +42,10 @@ def _portal_file(ctx, token: str, attachment_id: int, thumbnail: bool) -> Respon
 
 
 @router.get("/portal/{token}/attachments/{attachment_id:int}")
-def portal_attachment(token: str, attachment_id: int, ctx: ContextDep) -> Response:
+def portal_attachment(token: str, attachment_id: Id, ctx: ContextDep) -> Response:
     return _portal_file(ctx, token, attachment_id, thumbnail=False)
 
 
 @router.get("/portal/{token}/attachments/{attachment_id:int}/thumbnail")
-def portal_thumbnail(token: str, attachment_id: int, ctx: ContextDep) -> Response:
+def portal_thumbnail(token: str, attachment_id: Id, ctx: ContextDep) -> Response:
     return _portal_file(ctx, token, attachment_id, thumbnail=True)
