@@ -67,10 +67,10 @@ class CustomerUpdate(Strict):
     """Absent fields stay as they are. `email: null` clears the email; null for the others is refused (422):
     `{"phones": null}` would otherwise wipe every phone; send `"phones": []` to remove them all."""
 
-    name: NotNull[str] = Field(default=None, min_length=1, max_length=200)
+    name: NotNull[Annotated[str, Field(min_length=1, max_length=200)]] = None
     email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     sms_enabled: NotNull[bool] = None
-    phones: NotNull[list[PhoneIn]] = Field(default=None, max_length=10)
+    phones: NotNull[Annotated[list[PhoneIn], Field(max_length=10)]] = None
 
 
 class PhoneOut(BaseModel):
@@ -178,8 +178,8 @@ class ShopUpdate(Strict):
     provider: NotNull[Literal["twilio", "flowroute"]] = None
     flowroute_access_key: str | None = Field(default=None, max_length=200)
     flowroute_secret_key: str | None = Field(default=None, max_length=200)
-    numbers: NotNull[list[str]] = Field(default=None, max_length=20)
-    time_zone: NotNull[str] = Field(default=None, max_length=64)
+    numbers: NotNull[Annotated[list[str], Field(max_length=20)]] = None
+    time_zone: NotNull[Annotated[str, Field(max_length=64)]] = None
     quiet_hours: NotNull[QuietHoursIn] = None
     smart_encoding: NotNull[bool] = None
 
