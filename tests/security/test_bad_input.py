@@ -4,6 +4,7 @@ stored cleaned) and nothing is written; bodies over 1 MiB are refused before any
 
 from __future__ import annotations
 
+import json
 import socket
 from urllib.parse import urlencode
 
@@ -141,6 +142,10 @@ def test_nul_characters_in_api_bodies_are_422_naming_the_field(desk, ctx, sim):
         ("POST", "/api/v1/segments", {"text": "\x00"}, "text"),
     ]:
         assert field in _fields(shop.api.request(method, path, json=body)), (path, body)
+    # half a surrogate pair is valid JSON ("\ud800") but no text a database can store
+    response = shop.api.post("/api/v1/customers", content=b'{"name": "Ana \\ud800"}',
+                             headers={"Content-Type": "application/json"})
+    assert "name" in _fields(response)
     assert [_count(ctx, m) for m in (Customer, Ticket, Comment, Message)] == counts
 
 
@@ -156,6 +161,13 @@ def test_nul_characters_from_providers_are_stripped_and_the_text_lands(desk, sho
     fr_ticket = fr.ticket(fr_customer["id"])
     flowroute_text(sim, fr, phone_of(fr_customer), "See\x00 you")
     assert [c["body"] for c in customer_comments(fr, fr_ticket["id"])] == ["See you"]
+    document = {"data": {"id": "mdr2-surrogate", "type": "message",
+                         "attributes": {"from": phone_of(fr_customer).lstrip("+"), "to": fr.number.lstrip("+"),
+                                        "body": "Half \ud83d a smile"}}}
+    url = f"{live_server.url}/webhooks/flowroute/{fr.flowroute_token}/inbound"
+    assert httpx.post(url, content=json.dumps(document), headers={"Content-Type": "application/json"},
+                      timeout=10).status_code == 204
+    assert customer_comments(fr, fr_ticket["id"])[-1]["body"] == "Half \ufffd a smile"
 
 
 # --- webhook shapes ----------------------------------------------------------------------------------------

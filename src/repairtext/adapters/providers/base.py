@@ -86,8 +86,14 @@ ERROR_CODE_MAX = 40        # messages.error_code
 
 
 def clean_text(value: str) -> str:
-    """Provider text as we store it: PostgreSQL cannot hold NUL, and a NUL carries nothing a person wrote."""
-    return value.replace("\x00", "")
+    """Provider text as we store it: PostgreSQL cannot hold NUL, and a NUL carries nothing a person wrote; half
+    a surrogate pair (valid JSON, "\\ud800") is no character at all and becomes U+FFFD, as a decoder would."""
+    value = value.replace("\x00", "")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        value = "".join("\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c for c in value)
+    return value
 
 
 def checked(field_name: str, value: object, max_length: int, *, required: bool = False) -> str:

@@ -1,7 +1,7 @@
 """Request and response shapes (the public contract in api.md). Limits here name the field on a 422.
 
-Every request shape is `Strict`: unknown fields are refused, and no text may carry a NUL character (PostgreSQL
-cannot store one, so it would otherwise fail at the database as a 500). Every id anywhere (path, query, body) is
+Every request shape is `Strict`: unknown fields are refused, and no text may carry a NUL character or a lone
+surrogate (no database can store them, so they would otherwise fail at the database as a 500). Every id anywhere (path, query, body) is
 an `Id`: 1 .. 2^63-1, the range of the BIGINT/INTEGER columns, so an out-of-range id is a 422 naming the field,
 never an OverflowError from SQLite or "bigint out of range" from PostgreSQL.
 """
@@ -32,12 +32,19 @@ T = TypeVar("T")
 NotNull = Annotated[T | SkipJsonSchema[None], AfterValidator(_not_null)]
 
 
-def _has_nul(value: Any) -> bool:
+def _unstorable(value: Any) -> str | None:
+    """Why a text cannot be stored (PostgreSQL holds no NUL; no database holds half a surrogate pair), if so."""
     if isinstance(value, str):
-        return "\x00" in value
+        if "\x00" in value:
+            return "may not contain a NUL character"
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return "is not valid Unicode (a lone surrogate)"
+        return None
     if isinstance(value, (list, tuple)):
-        return any(_has_nul(v) for v in value)
-    return False
+        return next((reason for v in value if (reason := _unstorable(v))), None)
+    return None
 
 
 class Strict(BaseModel):
@@ -45,9 +52,9 @@ class Strict(BaseModel):
 
     @field_validator("*", mode="after")
     @classmethod
-    def _refuse_nul(cls, value: Any) -> Any:
-        if _has_nul(value):
-            raise ValueError("may not contain a NUL character")
+    def _refuse_unstorable_text(cls, value: Any) -> Any:
+        if reason := _unstorable(value):
+            raise ValueError(reason)
         return value
 
 
