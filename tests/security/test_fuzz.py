@@ -11,7 +11,8 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from sqlalchemy import func, select
@@ -140,7 +141,7 @@ def test_a_bounded_schemathesis_run_finds_no_5xx_and_nothing_half_written(fuzz_s
             @settings(max_examples=6, deadline=None, derandomize=True, database=None,
                       suppress_health_check=list(HealthCheck))
             @given(case=operation.as_strategy(generation_mode=mode))
-            def call(case):
+            def call(case, operation=operation):
                 response = case.call(base_url=live_server.url, headers=headers, timeout=30)
                 cases.append(operation.label)
                 if response.status_code >= 500:

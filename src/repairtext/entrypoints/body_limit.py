@@ -27,11 +27,12 @@ class BodyLimit:
         if declared is not None and declared > self.max_bytes:
             await _too_large(send, self.max_bytes)
             return
-        chunks, size = [], 0
+        chunks: list[bytes] = []
+        size, disconnected = 0, False
         while True:
             message = await receive()
             if message["type"] != "http.request":  # the client went away: let the app see it
-                chunks = None
+                disconnected = True
                 break
             size += len(message.get("body", b""))
             if size > self.max_bytes:
@@ -40,7 +41,7 @@ class BodyLimit:
             chunks.append(message.get("body", b""))
             if not message.get("more_body", False):
                 break
-        await self.app(scope, _replay(chunks, receive), send)
+        await self.app(scope, _replay(None if disconnected else chunks, receive), send)
 
 
 def _content_length(scope: Scope) -> int | None:
