@@ -134,21 +134,23 @@ def test_a_bounded_schemathesis_run_finds_no_5xx_and_nothing_half_written(fuzz_s
     shop.ticket(customer["id"])
     headers = {"Authorization": f"Bearer {shop.api_key}"}
     started, cases, server_errors = time.monotonic(), [], []
+
+    def probe(operation, mode):
+        @settings(max_examples=6, deadline=None, derandomize=True, database=None,
+                  suppress_health_check=list(HealthCheck))
+        @given(case=operation.as_strategy(generation_mode=mode))
+        def call(case):
+            response = case.call(base_url=live_server.url, headers=headers, timeout=30)
+            cases.append(operation.label)
+            if response.status_code >= 500:
+                server_errors.append(f"{operation.label}: {response.status_code} for {case.as_curl_command()}")
+
+        return call
+
     for result in fuzz_schema.get_all_operations():
-        operation = result.ok()
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-
-            @settings(max_examples=6, deadline=None, derandomize=True, database=None,
-                      suppress_health_check=list(HealthCheck))
-            @given(case=operation.as_strategy(generation_mode=mode))
-            def call(case, operation=operation):
-                response = case.call(base_url=live_server.url, headers=headers, timeout=30)
-                cases.append(operation.label)
-                if response.status_code >= 500:
-                    server_errors.append(f"{operation.label}: {response.status_code} for {case.as_curl_command()}")
-
             try:
-                call()
+                probe(result.ok(), mode)()
             except Unsatisfiable:
                 pass  # nothing to make invalid: an operation without parameters or body has no negative cases
     elapsed = time.monotonic() - started
