@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from repairtext import __version__
 from repairtext.bootstrap import Context
 from repairtext.entrypoints import ops, security, webhooks
+from repairtext.entrypoints.body_limit import BodyLimit
 from repairtext.entrypoints.api import (
     problems,
     routes_admin,
@@ -48,6 +49,7 @@ def create_app(ctx: Context, *, inline_worker: bool | None = None) -> FastAPI:
     app = FastAPI(title="repairtext", version=__version__, lifespan=lifespan,
                   description="Two-way SMS and MMS for a repair shop's ticket desk.")
     app.state.ctx = ctx
+    app.add_middleware(BodyLimit)  # 413 over 1 MiB, before any parsing or authentication
     problems.install(app)
     app.include_router(routes_shop.router)
     app.include_router(routes_api_keys.router)

@@ -16,11 +16,13 @@ from starlette.concurrency import run_in_threadpool
 from sqlalchemy import select
 
 from repairtext.adapters.db.models import Shop
+from repairtext.adapters.providers import flowroute, twilio
+from repairtext.adapters.providers.base import PayloadRefused
 from repairtext.adapters.providers.twilio_signature import is_valid_signature
 from repairtext.domain.errors import NotFound
 from repairtext.entrypoints.api.deps import ContextDep
 from repairtext.services import receipts
-from repairtext.services.inbound import InboundText, do_receive
+from repairtext.services.inbound import do_receive
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"], include_in_schema=True)
 log = logging.getLogger("repairtext.webhooks")
@@ -38,20 +40,17 @@ async def _signed_twilio_form(request: Request, ctx) -> dict[str, str]:
     return dict(params)
 
 
+def _parsed(parse, payload):
+    """A provider adapter's parse_inbound / parse_status; a payload it refuses answers 400 naming the field."""
+    try:
+        return parse(payload)
+    except PayloadRefused as exc:
+        raise HTTPException(400, str(exc)) from None
+
+
 @router.post("/twilio/inbound")
 async def twilio_inbound(request: Request, ctx: ContextDep) -> Response:
-    form = await _signed_twilio_form(request, ctx)
-    try:
-        count = min(int(form.get("NumMedia") or 0), 10)
-    except ValueError:
-        count = 0
-    media = [{"url": form[f"MediaUrl{i}"], "content_type": form.get(f"MediaContentType{i}")}
-             for i in range(count) if form.get(f"MediaUrl{i}")]
-    text = InboundText(provider="twilio", provider_id=form.get("MessageSid") or form.get("SmsSid", ""),
-                       from_number=form.get("From", ""), to_number=form.get("To", ""), body=form.get("Body", ""),
-                       media=media, opt_out_type=form.get("OptOutType"), from_country=form.get("FromCountry"))
-    if not text.provider_id:
-        raise HTTPException(400, "MessageSid is missing")
+    text = _parsed(twilio.parse_inbound, await _signed_twilio_form(request, ctx))
     try:
         await run_in_threadpool(do_receive, ctx, text)
     except NotFound as exc:
@@ -61,11 +60,9 @@ async def twilio_inbound(request: Request, ctx: ContextDep) -> Response:
 
 @router.post("/twilio/status", status_code=204)
 async def twilio_status(request: Request, ctx: ContextDep) -> Response:
-    form = await _signed_twilio_form(request, ctx)
-    sid, status = form.get("MessageSid") or form.get("SmsSid"), form.get("MessageStatus") or form.get("SmsStatus")
-    if not sid or not status:
-        raise HTTPException(400, "MessageSid and MessageStatus are required")
-    await run_in_threadpool(receipts.do_record_receipt, ctx, "twilio", sid, status, form.get("ErrorCode") or None)
+    report = _parsed(twilio.parse_status, await _signed_twilio_form(request, ctx))
+    await run_in_threadpool(receipts.do_record_receipt, ctx, "twilio", report.provider_id, report.status,
+                            report.error_code)
     return Response(status_code=204)
 
 
@@ -77,30 +74,17 @@ def _shop_by_token(ctx, token: str) -> int:
     return shop_id
 
 
-async def _json(request: Request) -> dict:
+async def _json(request: Request) -> object:
     try:
-        data = await request.json()
-    except ValueError:
+        return await request.json()
+    except ValueError:  # also bytes that are not UTF-8
         raise HTTPException(400, "the body is not JSON") from None
-    if not isinstance(data, dict) or not isinstance(data.get("data"), dict):
-        raise HTTPException(400, "expected a JSON:API document with 'data'")
-    return data
 
 
 @router.post("/flowroute/{token}/inbound")
 async def flowroute_inbound(token: str, request: Request, ctx: ContextDep) -> Response:
     shop_id = await run_in_threadpool(_shop_by_token, ctx, token)
-    doc = await _json(request)
-    data, attrs = doc["data"], doc["data"].get("attributes") or {}
-    wanted = {m.get("id") for m in ((data.get("relationships") or {}).get("media") or {}).get("data") or []}
-    media = [{"url": (i.get("attributes") or {}).get("url"), "content_type": (i.get("attributes") or {}).get("mime_type"),
-              "file_name": (i.get("attributes") or {}).get("file_name")}
-             for i in doc.get("included") or [] if i.get("type") == "media" and (not wanted or i.get("id") in wanted)]
-    text = InboundText(provider="flowroute", provider_id=str(data.get("id") or ""), from_number=str(attrs.get("from") or ""),
-                       to_number=str(attrs.get("to") or ""), body=attrs.get("body") or "",
-                       media=[m for m in media if m["url"]])
-    if not text.provider_id:
-        raise HTTPException(400, "data.id is missing")
+    text = _parsed(flowroute.parse_inbound, await _json(request))
     try:
         await run_in_threadpool(do_receive, ctx, text, shop_id)
     except NotFound as exc:
@@ -111,11 +95,7 @@ async def flowroute_inbound(token: str, request: Request, ctx: ContextDep) -> Re
 @router.post("/flowroute/{token}/status")
 async def flowroute_status(token: str, request: Request, ctx: ContextDep) -> Response:
     shop_id = await run_in_threadpool(_shop_by_token, ctx, token)
-    doc = await _json(request)
-    attrs = doc["data"].get("attributes") or {}
-    if not doc["data"].get("id") or not attrs.get("status"):
-        raise HTTPException(400, "data.id and data.attributes.status are required")
-    code = attrs.get("status_code")
-    await run_in_threadpool(receipts.do_record_receipt, ctx, "flowroute", str(doc["data"]["id"]),
-                            str(attrs["status"]), str(code) if code not in (None, "") else None, shop_id)
+    report = _parsed(flowroute.parse_status, await _json(request))
+    await run_in_threadpool(receipts.do_record_receipt, ctx, "flowroute", report.provider_id, report.status,
+                            report.error_code, shop_id)
     return Response(status_code=200)

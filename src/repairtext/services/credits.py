@@ -161,30 +161,28 @@ def summary(ctx: Context, session: Session, shop: Shop) -> CreditSummary:
     )
 
 
-def do_buy_addon(ctx: Context, shop_id: int, idempotency_key: str | None = None) -> AddonPurchase:
-    """Buy one pack. A retried request with the same idempotency key returns the first purchase instead of
-    buying again (a double click or a timeout must not charge twice)."""
-    now = ctx.clock.now()
+def do_buy_addon(ctx: Context, shop_id: int) -> AddonPurchase:
     with ctx.db.transaction() as session:
-        shop = session.get(Shop, shop_id)
-        balance = locked_balance(session, shop.id)  # serializes purchases of one shop: the key check is exact
-        if idempotency_key:
-            earlier = session.scalar(select(AddonPurchase).where(AddonPurchase.shop_id == shop.id,
-                                                                 AddonPurchase.idempotency_key == idempotency_key))
-            if earlier is not None:
-                return earlier
-        opens = rules.addons_available_from(shop.subscription_started_on, ctx.catalog.addon.available_after_days)
-        if now.astimezone(ZoneInfo(shop.time_zone)).date() < opens:
-            raise AddonsNotYetAvailable(opens)
-        bring_month_current(ctx, session, shop, balance, now)
-        pack = ctx.catalog.addon
-        purchase = AddonPurchase(shop_id=shop.id, credits=pack.credits, price_cents=pack.price_cents, created_at=now,
-                                 idempotency_key=idempotency_key)
-        session.add(purchase)
-        session.flush()
-        _entry(session, shop.id, "purchase", ADDON, pack.credits, now, f"add-on pack of {pack.credits}",
-               purchase_id=purchase.id)
-        balance.addon_remaining += pack.credits
+        return buy_addon(ctx, session, shop_id)
+
+
+def buy_addon(ctx: Context, session: Session, shop_id: int) -> AddonPurchase:
+    """Buy one pack, inside the caller's transaction. The API makes a retry safe with an Idempotency-Key
+    (services/idempotency.py: a double click or a timeout must not charge twice)."""
+    now = ctx.clock.now()
+    shop = session.get(Shop, shop_id)
+    balance = locked_balance(session, shop.id)
+    opens = rules.addons_available_from(shop.subscription_started_on, ctx.catalog.addon.available_after_days)
+    if now.astimezone(ZoneInfo(shop.time_zone)).date() < opens:
+        raise AddonsNotYetAvailable(opens)
+    bring_month_current(ctx, session, shop, balance, now)
+    pack = ctx.catalog.addon
+    purchase = AddonPurchase(shop_id=shop.id, credits=pack.credits, price_cents=pack.price_cents, created_at=now)
+    session.add(purchase)
+    session.flush()
+    _entry(session, shop.id, "purchase", ADDON, pack.credits, now, f"add-on pack of {pack.credits}",
+           purchase_id=purchase.id)
+    balance.addon_remaining += pack.credits
     return purchase
 
 

@@ -25,6 +25,14 @@ def parse_phones(raw: list[dict], country: str) -> list[tuple[str, str]]:
     return phones
 
 
+def check_text(field: str, value: str) -> str:
+    """A name or subject as stored: trimmed, and something left after trimming (a blank name helps nobody)."""
+    value = (value or "").strip()
+    if not value:
+        raise ValidationFailed.on(field, "may not be empty or only spaces")
+    return value
+
+
 def get_customer(session: Session, shop_id: int, customer_id: int) -> Customer:
     customer = session.scalar(select(Customer).options(selectinload(Customer.phones))
                               .where(Customer.id == customer_id, Customer.shop_id == shop_id))
@@ -38,7 +46,7 @@ def do_create_customer(ctx: Context, shop_id: int, *, name: str, email: str | No
     with ctx.db.transaction() as session:
         shop = session.get(Shop, shop_id)
         parsed = parse_phones(phones, shop.country)
-        customer = Customer(shop_id=shop_id, name=name.strip(), email=email, sms_enabled=sms_enabled,
+        customer = Customer(shop_id=shop_id, name=check_text("name", name), email=email, sms_enabled=sms_enabled,
                             created_at=ctx.clock.now())
         customer.phones = [CustomerPhone(shop_id=shop_id, e164=n, type=t) for n, t in parsed]
         session.add(customer)
@@ -51,7 +59,7 @@ def do_update_customer(ctx: Context, shop_id: int, customer_id: int, changes: di
         customer = get_customer(session, shop_id, customer_id)
         shop = session.get(Shop, shop_id)
         if "name" in changes:
-            customer.name = changes["name"].strip()
+            customer.name = check_text("name", changes["name"])
         if "email" in changes:
             customer.email = changes["email"]
         if "sms_enabled" in changes:

@@ -4,7 +4,7 @@ it on the right ticket or in the triage inbox, all in one transaction; media are
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from datetime import datetime, timedelta
 
@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from repairtext.adapters.db.models import Comment, Customer, CustomerPhone, Job, Message, Shop, ShopNumber, Ticket
+from repairtext.adapters.providers.base import InboundText
 from repairtext.bootstrap import Context
 from repairtext.domain import routing, tickets as ticket_rules
 from repairtext.domain.errors import InsufficientCredits, NotFound, ValidationFailed
@@ -48,18 +49,6 @@ _TOUCH_TICKET = (update(Ticket).where(Ticket.id == bindparam("b_ticket"), Ticket
                  .values(updated_at=bindparam("b_now"), last_activity_at=bindparam("b_now"),
                          status=func.coalesce(bindparam("b_status"), Ticket.status),
                          needs_reply=func.coalesce(bindparam("b_needs_reply"), Ticket.needs_reply)))
-
-
-@dataclass(frozen=True)
-class InboundText:
-    provider: str
-    provider_id: str
-    from_number: str
-    to_number: str
-    body: str
-    media: list[dict] = field(default_factory=list)   # [{"url", "content_type", "file_name"}]
-    opt_out_type: str | None = None
-    from_country: str | None = None
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from repairtext.services.sending import LEASE
 
 MEDIA_JOB = "inbound_media"
 MAX_MEDIA = 10
+FILE_NAME_MAX = 200  # attachments.file_name
 log = logging.getLogger("repairtext.media")
 
 
@@ -49,8 +50,32 @@ def _process_item(ctx: Context, fetcher: MediaFetcher, item: dict, provider: str
         sha256=hashlib.sha256(image.data).hexdigest(),
         blob_key=ctx.blobs.put(image.data, extension), thumbnail_key=ctx.blobs.put(image.thumbnail, thumb_extension),
         thumbnail_content_type=image.thumbnail_content_type,
-        file_name=item.get("file_name") or f"photo{extension}",
+        file_name=safe_file_name(item.get("file_name"), extension),
     )
+
+
+def safe_file_name(given: object, extension: str) -> str:
+    """The sender's file name as an attachment keeps it: no folders or control characters, and at most
+    FILE_NAME_MAX characters with its extension kept (a longer one failed the insert, and with it the job)."""
+    name = given if isinstance(given, str) else ""
+    name = "".join(c for c in name.replace("\\", "/").rsplit("/", 1)[-1] if c.isprintable()).strip()
+    if not name:
+        return f"photo{extension}"
+    if len(name) <= FILE_NAME_MAX:
+        return name
+    stem, dot, suffix = name.rpartition(".")
+    if dot and 0 < len(suffix) <= 10:
+        return stem[:FILE_NAME_MAX - len(suffix) - 1] + "." + suffix
+    return name[:FILE_NAME_MAX]
+
+
+def _forget_blobs(ctx: Context, results: list[dict], before: list[dict]) -> None:
+    """Blobs this run stored but will not record (the lease was lost, or the write failed): delete them."""
+    for item, earlier in zip(results, before):
+        if item.get("state") == "stored" and earlier.get("state") == "pending":
+            for key in (item.get("blob_key"), item.get("thumbnail_key")):
+                if key:
+                    ctx.blobs.delete(key)
 
 
 def _still_ours(ctx: Context, job_id: int, owner: str) -> bool:
@@ -82,13 +107,24 @@ def process_media(ctx: Context, job_id: int, owner: str) -> None:
             results.append(dict(item, state="refused", reason="MMS is only supported for US and Canadian numbers"))
         else:
             if not _still_ours(ctx, job_id, owner):
+                _forget_blobs(ctx, results, items)
                 return  # another worker has the job now and does the whole of it
             results.append(_process_item(ctx, fetcher, item, provider))
+    try:
+        recorded = _record(ctx, job_id, owner, results)
+    except Exception:
+        _forget_blobs(ctx, results, items)  # the job runs again and stores them afresh
+        raise
+    if not recorded:
+        _forget_blobs(ctx, results, items)
+
+
+def _record(ctx: Context, job_id: int, owner: str, results: list[dict]) -> bool:
     now = ctx.clock.now()
     with ctx.db.transaction() as session:
         job = session.get(Job, job_id, with_for_update=True)
         if job.state != "running" or job.locked_by != owner:
-            return
+            return False
         # Locked: staff may be assigning this inbox text right now (do_assign locks it too), and each side must
         # see the other's work, or the images are stored but never attached.
         message = session.get(Message, job.message_id, with_for_update=True)
@@ -96,6 +132,7 @@ def process_media(ctx: Context, job_id: int, owner: str) -> None:
         if message.ticket_id is not None:
             attach_processed_media(session, message, now)
         job.state, job.finished_at = "done", now
+    return True
 
 
 def attach_processed_media(session, message: Message, now) -> None:
@@ -108,7 +145,7 @@ def attach_processed_media(session, message: Message, now) -> None:
         if item.get("state") == "stored":
             session.add(Attachment(
                 shop_id=message.shop_id, ticket_id=ticket.id, comment_id=message.comment_id,
-                file_name=item["file_name"], content_type=item["content_type"], size=item["size"],
+                file_name=safe_file_name(item.get("file_name"), ""), content_type=item["content_type"], size=item["size"],
                 sha256=item["sha256"], blob_key=item["blob_key"], thumbnail_key=item["thumbnail_key"],
                 thumbnail_content_type=item["thumbnail_content_type"], public=True, created_at=now,
             ))

@@ -14,7 +14,7 @@ from repairtext.domain import tickets as rules
 from repairtext.domain.errors import NotFound, ValidationFailed
 from repairtext.services import events, templates
 from repairtext.services.comments import add_comment
-from repairtext.services.customers import get_customer
+from repairtext.services.customers import check_text, get_customer
 from repairtext.services.outbound import do_text_customer_about_ticket
 from repairtext.services.shops import status_names
 
@@ -43,56 +43,76 @@ def _send_template(ctx: Context, session: Session, shop: Shop, ticket: Ticket, t
 
 
 def do_open_ticket(ctx: Context, shop_id: int, *, customer_id: int, subject: str, problem: str) -> Ticket:
-    now = ctx.clock.now()
     with ctx.db.transaction() as session:
-        try:
-            customer = get_customer(session, shop_id, customer_id)
-        except NotFound:
-            raise ValidationFailed.on("customer_id", f"no customer {customer_id} in this shop") from None
-        shop = session.get(Shop, shop_id)
-        ticket = Ticket(shop_id=shop_id, customer_id=customer.id, number=_next_number(session, shop_id),
-                        subject=subject.strip(), problem=problem or "", status=rules.NEW,
-                        portal_token=secrets.token_urlsafe(24), created_at=now, updated_at=now,
-                        last_activity_at=now)
-        ticket.customer = customer
-        session.add(ticket)
-        session.flush()
-        _send_template(ctx, session, shop, ticket, templates.INITIAL_PROBLEM)
+        ticket = open_ticket(ctx, session, shop_id, customer_id=customer_id, subject=subject, problem=problem)
     ctx.notify_work()
+    return ticket
+
+
+def open_ticket(ctx: Context, session: Session, shop_id: int, *, customer_id: int, subject: str,
+                problem: str) -> Ticket:
+    """Inside the caller's transaction (do_open_ticket's, or an idempotent request's)."""
+    now = ctx.clock.now()
+    subject = check_text("subject", subject)
+    try:
+        customer = get_customer(session, shop_id, customer_id)
+    except NotFound:
+        raise ValidationFailed.on("customer_id", f"no customer {customer_id} in this shop") from None
+    shop = session.get(Shop, shop_id)
+    ticket = Ticket(shop_id=shop_id, customer_id=customer.id, number=_next_number(session, shop_id),
+                    subject=subject, problem=problem or "", status=rules.NEW,
+                    portal_token=secrets.token_urlsafe(24), created_at=now, updated_at=now, last_activity_at=now)
+    ticket.customer = customer
+    session.add(ticket)
+    session.flush()
+    _send_template(ctx, session, shop, ticket, templates.INITIAL_PROBLEM)
     return ticket
 
 
 def do_change_status(ctx: Context, shop_id: int, ticket_id: int, status: str) -> Ticket:
     with ctx.db.transaction() as session:
-        ticket = get_ticket(session, shop_id, ticket_id)
-        names = status_names(session, shop_id)
-        if status not in names:
-            raise ValidationFailed.on("status", f"unknown status {status!r}; use one of: {', '.join(names)}")
-        if status != ticket.status:
-            ticket.status, ticket.updated_at = status, ctx.clock.now()
-            ticket.last_activity_at = ticket.updated_at
-            session.flush()
-            events.record(session, shop_id, events.TICKET_UPDATED, ticket.updated_at, ticket_id=ticket.id)
-            _send_template(ctx, session, session.get(Shop, shop_id), ticket, templates.STATUS_PREFIX + status)
+        ticket = change_status(ctx, session, shop_id, ticket_id, status)
     ctx.notify_work()
+    return ticket
+
+
+def change_status(ctx: Context, session: Session, shop_id: int, ticket_id: int, status: str) -> Ticket:
+    """Inside the caller's transaction."""
+    ticket = get_ticket(session, shop_id, ticket_id)
+    names = status_names(session, shop_id)
+    if status not in names:
+        raise ValidationFailed.on("status", f"unknown status {status!r}; use one of: {', '.join(names)}")
+    if status != ticket.status:
+        ticket.status, ticket.updated_at = status, ctx.clock.now()
+        ticket.last_activity_at = ticket.updated_at
+        session.flush()
+        events.record(session, shop_id, events.TICKET_UPDATED, ticket.updated_at, ticket_id=ticket.id)
+        _send_template(ctx, session, session.get(Shop, shop_id), ticket, templates.STATUS_PREFIX + status)
     return ticket
 
 
 def do_comment(ctx: Context, shop_id: int, ticket_id: int, *, body: str, sms_body: str | None,
                hidden: bool) -> Comment:
-    """Texts a person typed go at once (no quiet hours): they are answers, not automatic notices."""
+    with ctx.db.transaction() as session:
+        comment = comment_on(ctx, session, shop_id, ticket_id, body=body, sms_body=sms_body, hidden=hidden)
+    ctx.notify_work()
+    return comment
+
+
+def comment_on(ctx: Context, session: Session, shop_id: int, ticket_id: int, *, body: str, sms_body: str | None,
+               hidden: bool) -> Comment:
+    """Inside the caller's transaction. Texts a person typed go at once (no quiet hours): they are answers,
+    not automatic notices."""
     now = ctx.clock.now()
     sms_body = (sms_body or "").strip() or None
     if not (body or "").strip() and not sms_body:
         raise ValidationFailed.on("body", "write a comment, an SMS text, or both")
-    with ctx.db.transaction() as session:
-        ticket = get_ticket(session, shop_id, ticket_id)
-        comment = add_comment(session, ticket, body or "", author="staff", public=not hidden, now=now,
-                              sms_body=sms_body)
-        if sms_body:
-            do_text_customer_about_ticket(ctx, session, session.get(Shop, shop_id), ticket, sms_body, "comment",
-                                          comment_id=comment.id)
-    ctx.notify_work()
+    ticket = get_ticket(session, shop_id, ticket_id)
+    comment = add_comment(session, ticket, body or "", author="staff", public=not hidden, now=now,
+                          sms_body=sms_body)
+    if sms_body:
+        do_text_customer_about_ticket(ctx, session, session.get(Shop, shop_id), ticket, sms_body, "comment",
+                                      comment_id=comment.id)
     return comment
 
 

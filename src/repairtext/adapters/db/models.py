@@ -373,12 +373,25 @@ class LedgerEntry(Base):
 
 class AddonPurchase(Base):
     __tablename__ = "addon_purchases"
-    __table_args__ = (UniqueConstraint("shop_id", "idempotency_key"),)
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"), index=True)
-    idempotency_key: Mapped[str | None] = mapped_column(String(80))
     credits: Mapped[int] = mapped_column(Integer)
     price_cents: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class IdempotencyKey(Base):
+    """A request made safe to retry (`Idempotency-Key`): its answer, written in the same transaction as its work,
+    so a key is recorded exactly when the work is, and a repeat within 24 hours gets this answer again."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("shop_id", "key"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"))
+    key: Mapped[str] = mapped_column(String(200))
+    fingerprint: Mapped[str] = mapped_column(String(64))  # sha256 of method, path and body
+    status_code: Mapped[int] = mapped_column(Integer)
+    response: Mapped[str] = mapped_column(Text)  # the JSON body answered
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

@@ -87,6 +87,67 @@ def nearest(candidates: list[tuple[datetime | None, SendReceipt]], since: dateti
     return min(candidates, key=lambda c: abs((c[0] - since).total_seconds()) if c[0] else float("inf"))[1]
 
 
+@dataclass(frozen=True)
+class InboundText:
+    """A customer's text as a provider's webhook delivered it, checked (parse_inbound in twilio.py/flowroute.py)."""
+
+    provider: str
+    provider_id: str
+    from_number: str
+    to_number: str
+    body: str
+    media: list[dict] = field(default_factory=list)   # [{"url", "content_type", "file_name"}]
+    opt_out_type: str | None = None
+    from_country: str | None = None
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    """A delivery receipt as a provider's webhook delivered it, checked."""
+
+    provider_id: str
+    status: str
+    error_code: str | None = None
+
+
+class PayloadRefused(ValueError):
+    """A webhook body we will not take (the webhook answers 400 naming the field); nothing is stored."""
+
+
+# Column sizes a webhook value must fit (models.py): longer is no genuine provider value, so it is refused.
+PROVIDER_ID_MAX = 64       # messages.provider_id, pending_receipts.provider_id (a Twilio SID is 34)
+NUMBER_MAX = 20            # messages.from_number / to_number (E.164 is at most 16; short codes and sender ids less)
+STATUS_MAX = 60            # message_events.provider_status
+ERROR_CODE_MAX = 40        # messages.error_code
+
+
+def clean_text(value: str) -> str:
+    """Provider text as we store it: PostgreSQL cannot hold NUL, and a NUL carries nothing a person wrote; half
+    a surrogate pair (valid JSON, "\\ud800") is no character at all and becomes U+FFFD, as a decoder would."""
+    value = value.replace("\x00", "")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        value = "".join("\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c for c in value)
+    return value
+
+
+def checked(field_name: str, value: object, max_length: int, *, required: bool = False) -> str:
+    """A short provider value (an id, a number, a status): a string or number, within its column, or refused."""
+    if value is None or value == "":
+        if required:
+            raise PayloadRefused(f"{field_name} is missing")
+        return ""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise PayloadRefused(f"{field_name} must be a string")
+    text = clean_text(str(value)).strip()
+    if len(text) > max_length:
+        raise PayloadRefused(f"{field_name} is longer than {max_length} characters")
+    if required and not text:
+        raise PayloadRefused(f"{field_name} is missing")
+    return text
+
+
 def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
     """Retry-After is either delay-seconds or an HTTP-date (RFC 9110, 10.2.3)."""
     if not value:

@@ -12,13 +12,22 @@ from urllib.parse import urlsplit
 import httpx
 
 from repairtext.adapters.providers.base import (
+    ERROR_CODE_MAX,
     LOOKUP_BUDGET_SECONDS,
     LOOKUP_MAX_PAGES,
     LOOKUP_SKEW,
+    NUMBER_MAX,
+    PROVIDER_ID_MAX,
+    STATUS_MAX,
+    InboundText,
     OutboundText,
+    PayloadRefused,
     ProviderError,
     ProviderStatus,
     SendReceipt,
+    StatusReport,
+    checked,
+    clean_text,
     look_up_incomplete,
     nearest,
     retry_after_seconds,
@@ -159,3 +168,73 @@ def _error_from(response: httpx.Response) -> ProviderError:
     if status == 403:
         return ProviderError(f"the sending number is not on the shop's Flowroute account: {message}", code, status)
     return ProviderError(message, code, status)
+
+
+# --- webhooks (JSON:API documents) -----------------------------------------------------------------------------
+
+
+def _object(value: object, where: str, *, required: bool = False) -> dict:
+    if value is None and not required:
+        return {}
+    if not isinstance(value, dict):
+        raise PayloadRefused(f"{where} must be an object")
+    return value
+
+
+def _list(value: object, where: str) -> list:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise PayloadRefused(f"{where} must be a list")
+    return value
+
+
+def _optional_text(value: object, where: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise PayloadRefused(f"{where} must be a string")
+    return clean_text(value)
+
+
+def _document(document: object) -> tuple[dict, dict]:
+    """(the document, its `data`), both objects."""
+    doc = _object(document, "the body", required=True)
+    return doc, _object(doc.get("data"), "data", required=True)
+
+
+def parse_inbound(document: object) -> InboundText:
+    """An inbound SMS/MMS: `data` with `attributes` (from, to, body) and, for MMS, `included` media objects
+    named by `data.relationships.media.data`. PayloadRefused names the part that will not do."""
+    doc, data = _document(document)
+    attrs = _object(data.get("attributes"), "data.attributes")
+    relationships = _object(data.get("relationships"), "data.relationships")
+    named = _list(_object(relationships.get("media"), "data.relationships.media").get("data"),
+                  "data.relationships.media.data")
+    wanted = {_object(ref, "data.relationships.media.data[]", required=True).get("id") for ref in named}
+    media = []
+    for index, item in enumerate(_list(doc.get("included"), "included")):
+        item = _object(item, f"included[{index}]", required=True)
+        if item.get("type") != "media" or (wanted and item.get("id") not in wanted):
+            continue
+        item_attrs = _object(item.get("attributes"), f"included[{index}].attributes")
+        url = _optional_text(item_attrs.get("url"), f"included[{index}].attributes.url")
+        if url:
+            media.append({"url": url,
+                          "content_type": _optional_text(item_attrs.get("mime_type"), f"included[{index}].attributes.mime_type"),
+                          "file_name": _optional_text(item_attrs.get("file_name"), f"included[{index}].attributes.file_name")})
+    return InboundText(provider="flowroute", provider_id=checked("data.id", data.get("id"), PROVIDER_ID_MAX, required=True),
+                       from_number=checked("data.attributes.from", attrs.get("from"), NUMBER_MAX),
+                       to_number=checked("data.attributes.to", attrs.get("to"), NUMBER_MAX),
+                       body=_optional_text(attrs.get("body"), "data.attributes.body") or "", media=media)
+
+
+def parse_status(document: object) -> StatusReport:
+    """A delivery receipt: `data.id` and `data.attributes.status` (and `status_code`)."""
+    _, data = _document(document)
+    attrs = _object(data.get("attributes"), "data.attributes")
+    return StatusReport(
+        provider_id=checked("data.id", data.get("id"), PROVIDER_ID_MAX, required=True),
+        status=checked("data.attributes.status", attrs.get("status"), STATUS_MAX, required=True),
+        error_code=checked("data.attributes.status_code", attrs.get("status_code"), ERROR_CODE_MAX) or None,
+    )

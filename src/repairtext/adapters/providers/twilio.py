@@ -12,13 +12,21 @@ from email.utils import parsedate_to_datetime
 import httpx
 
 from repairtext.adapters.providers.base import (
+    ERROR_CODE_MAX,
     LOOKUP_BUDGET_SECONDS,
     LOOKUP_MAX_PAGES,
     LOOKUP_SKEW,
+    NUMBER_MAX,
+    PROVIDER_ID_MAX,
+    STATUS_MAX,
+    InboundText,
     OutboundText,
     ProviderError,
     ProviderStatus,
     SendReceipt,
+    StatusReport,
+    checked,
+    clean_text,
     look_up_incomplete,
     nearest,
     retry_after_seconds,
@@ -138,3 +146,32 @@ def _error_from(response: httpx.Response) -> ProviderError:
     if status in (401, 403):
         return ProviderError(f"Twilio refused our credentials: {message}", code, status, retryable=True)
     return ProviderError(message, code, status, opted_out=code == OPTED_OUT_CODE)
+
+
+# --- webhooks (form posts, already signature-checked) ---------------------------------------------------------
+
+MAX_MEDIA = 10
+
+
+def parse_inbound(form: dict[str, str]) -> InboundText:
+    """An inbound SMS/MMS form; PayloadRefused names the field that will not do."""
+    sid = checked("MessageSid", form.get("MessageSid") or form.get("SmsSid"), PROVIDER_ID_MAX, required=True)
+    try:
+        count = min(max(int(form.get("NumMedia") or 0), 0), MAX_MEDIA)
+    except ValueError:
+        count = 0
+    media = [{"url": clean_text(form[f"MediaUrl{i}"]), "content_type": clean_text(form.get(f"MediaContentType{i}") or "") or None}
+             for i in range(count) if form.get(f"MediaUrl{i}")]
+    return InboundText(provider="twilio", provider_id=sid, from_number=checked("From", form.get("From"), NUMBER_MAX),
+                       to_number=checked("To", form.get("To"), NUMBER_MAX), body=clean_text(form.get("Body") or ""),
+                       media=media, opt_out_type=clean_text(form.get("OptOutType") or "") or None,
+                       from_country=clean_text(form.get("FromCountry") or "") or None)
+
+
+def parse_status(form: dict[str, str]) -> StatusReport:
+    """A status callback form."""
+    return StatusReport(
+        provider_id=checked("MessageSid", form.get("MessageSid") or form.get("SmsSid"), PROVIDER_ID_MAX, required=True),
+        status=checked("MessageStatus", form.get("MessageStatus") or form.get("SmsStatus"), STATUS_MAX, required=True),
+        error_code=checked("ErrorCode", form.get("ErrorCode"), ERROR_CODE_MAX) or None,
+    )

@@ -34,7 +34,8 @@ def _field_of(loc: tuple) -> str:
 def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def on_request_invalid(_request: Request, exc: RequestValidationError):
-        errors = [{"field": _field_of(tuple(e["loc"])), "message": e["msg"]} for e in exc.errors()]
+        errors = [{"field": _field_of(tuple(e["loc"])), "message": e["msg"].removeprefix("Value error, ")}
+                  for e in exc.errors()]
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
         return problem(422, "Invalid request", detail, errors=errors)
 

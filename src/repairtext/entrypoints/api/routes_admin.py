@@ -13,7 +13,7 @@ from sqlalchemy import select
 from repairtext.adapters.db.models import CreditBalance, Shop
 from repairtext.domain.rate_limits import ADMIN_TOKEN_ADDRESS
 from repairtext.entrypoints.api.deps import ContextDep, client_address
-from repairtext.entrypoints.api.schemas import Strict
+from repairtext.entrypoints.api.schemas import Id, Strict
 from repairtext.services import credits, rate_limits, shops
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
@@ -59,14 +59,14 @@ def create_shop(body: ShopCreate, _: Operator, ctx: ContextDep) -> dict:
 
 
 @router.post("/shops/{shop_id}/numbers", status_code=201)
-def assign_number(shop_id: int, body: NumberIn, _: Operator, ctx: ContextDep) -> dict:
+def assign_number(shop_id: Id, body: NumberIn, _: Operator, ctx: ContextDep) -> dict:
     """Put a number of the platform's Twilio account on a shop (only the operator may)."""
     shop = shops.do_assign_platform_number(ctx, shop_id, body.number)
     return {"id": shop.id, "numbers": [{"number": n.e164, "provider": n.provider} for n in shop.numbers]}
 
 
 @router.delete("/shops/{shop_id}/numbers/{number}")
-def release_number(shop_id: int, number: str, _: Operator, ctx: ContextDep) -> dict:
+def release_number(shop_id: Id, number: str, _: Operator, ctx: ContextDep) -> dict:
     shop = shops.do_release_number(ctx, shop_id, number)
     return {"id": shop.id, "numbers": [{"number": n.e164, "provider": n.provider} for n in shop.numbers]}
 

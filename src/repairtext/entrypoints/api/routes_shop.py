@@ -6,12 +6,13 @@ import csv
 import io
 from datetime import date
 
-from fastapi import APIRouter, Header, Query
-from fastapi.responses import Response
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, Response
 
 from repairtext.adapters.db.models import Shop
 from repairtext.entrypoints.api.deps import ContextDep, SessionDep, ShopDep
-from repairtext.entrypoints.api.schemas import CreditsPublic, ShopUpdate
+from repairtext.entrypoints.api.idempotent import IdempotencyKeyDep, answer_once
+from repairtext.entrypoints.api.schemas import AddonPurchasePublic, CreditsPublic, ShopUpdate
 from repairtext.entrypoints.api.views import shop_view
 from repairtext.services import credits, reports, shops
 
@@ -37,13 +38,16 @@ def get_credits(shop: ShopDep, ctx: ContextDep, session: SessionDep) -> dict:
             "addon_pack_credits": ctx.catalog.addon.credits, "addon_pack_price_cents": ctx.catalog.addon.price_cents}
 
 
-@router.post("/credits/addons", status_code=201)
-def buy_addon(shop: ShopDep, ctx: ContextDep,
-              idempotency_key: str | None = Header(default=None, max_length=80)) -> dict:
+@router.post("/credits/addons", status_code=201, response_model=AddonPurchasePublic)
+def buy_addon(shop: ShopDep, ctx: ContextDep, request: Request,
+              idempotency_key: IdempotencyKeyDep = None) -> JSONResponse:
     """Send an `Idempotency-Key` header to make a retry safe: the same key never buys twice."""
-    purchase = credits.do_buy_addon(ctx, shop.id, idempotency_key)
-    return {"id": purchase.id, "credits": purchase.credits, "price_cents": purchase.price_cents,
-            "created_at": purchase.created_at}
+    def work(session) -> dict:
+        purchase = credits.buy_addon(ctx, session, shop.id)
+        return {"id": purchase.id, "credits": purchase.credits, "price_cents": purchase.price_cents,
+                "created_at": purchase.created_at}
+
+    return answer_once(ctx, request, shop.id, idempotency_key, None, 201, AddonPurchasePublic, work)
 
 
 def _cell(value):

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from repairtext.adapters.db.models import Message, Shop
 from repairtext.entrypoints.api.deps import ContextDep, SessionDep, ShopDep
-from repairtext.entrypoints.api.schemas import AssignIn, SegmentsIn, TemplateIn, TemplatePreviewIn
+from repairtext.entrypoints.api.schemas import AssignIn, Id, SegmentsIn, TemplateIn, TemplatePreviewIn
 from repairtext.entrypoints.api.views import inbox_view
 from repairtext.services import inbound, templates, tickets
 from repairtext.services.outbound import cost_of
@@ -50,6 +50,6 @@ def list_inbox(shop: ShopDep, session: SessionDep) -> list[dict]:
 
 
 @router.post("/inbox/{message_id}/assign")
-def assign(message_id: int, body: AssignIn, shop: ShopDep, ctx: ContextDep) -> dict:
+def assign(message_id: Id, body: AssignIn, shop: ShopDep, ctx: ContextDep) -> dict:
     message = inbound.do_assign(ctx, shop.id, message_id, body.ticket_id)
     return {"id": message.id, "ticket_id": message.ticket_id, "comment_id": message.comment_id}

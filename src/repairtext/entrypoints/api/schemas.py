@@ -1,17 +1,61 @@
-"""Request and response shapes (the public contract in api.md). Limits here name the field on a 422."""
+"""Request and response shapes (the public contract in api.md). Limits here name the field on a 422.
+
+Every request shape is `Strict`: unknown fields are refused, and no text may carry a NUL character or a lone
+surrogate (no database can store them, so they would otherwise fail at the database as a 500). Every id anywhere (path, query, body) is
+an `Id`: 1 .. 2^63-1, the range of the BIGINT/INTEGER columns, so an out-of-range id is a 422 naming the field,
+never an OverflowError from SQLite or "bigint out of range" from PostgreSQL.
+"""
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic.json_schema import SkipJsonSchema
 
 PhoneTypeName = Literal["mobile", "home", "work", "other"]
+
+MAX_ID = 2**63 - 1
+Id = Annotated[int, Field(ge=1, le=MAX_ID, description="an id (1 to 2^63-1)")]
+
+
+def _not_null(value: Any) -> Any:
+    # Runs only on a value that was sent: left out, the field keeps its default and means "no change".
+    if value is None:
+        raise ValueError("may be left out, but not null")
+    return value
+
+
+T = TypeVar("T")
+# A PATCH field that may be absent but never null (null would blank a column that must have a value).
+NotNull = Annotated[T | SkipJsonSchema[None], AfterValidator(_not_null)]
+
+
+def _unstorable(value: Any) -> str | None:
+    """Why a text cannot be stored (PostgreSQL holds no NUL; no database holds half a surrogate pair), if so."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return "may not contain a NUL character"
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return "is not valid Unicode (a lone surrogate)"
+        return None
+    if isinstance(value, (list, tuple)):
+        return next((reason for v in value if (reason := _unstorable(v))), None)
+    return None
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _refuse_unstorable_text(cls, value: Any) -> Any:
+        if reason := _unstorable(value):
+            raise ValueError(reason)
+        return value
 
 
 class PhoneIn(Strict):
@@ -27,10 +71,13 @@ class CustomerCreate(Strict):
 
 
 class CustomerUpdate(Strict):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    """Absent fields stay as they are. `email: null` clears the email; null for the others is refused (422):
+    `{"phones": null}` would otherwise wipe every phone; send `"phones": []` to remove them all."""
+
+    name: NotNull[Annotated[str, Field(min_length=1, max_length=200)]] = None
     email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-    sms_enabled: bool | None = None
-    phones: list[PhoneIn] | None = Field(default=None, max_length=10)
+    sms_enabled: NotNull[bool] = None
+    phones: NotNull[Annotated[list[PhoneIn], Field(max_length=10)]] = None
 
 
 class PhoneOut(BaseModel):
@@ -49,7 +96,7 @@ class CustomerPublic(BaseModel):
 
 
 class TicketCreate(Strict):
-    customer_id: int
+    customer_id: Id
     subject: str = Field(min_length=1, max_length=200)
     problem: str = Field(default="", max_length=10_000)
 
@@ -135,13 +182,15 @@ class QuietHoursIn(Strict):
 
 
 class ShopUpdate(Strict):
-    provider: Literal["twilio", "flowroute"] | None = None
+    """Absent fields stay as they are; null clears the Flowroute credentials and is refused for the rest."""
+
+    provider: NotNull[Literal["twilio", "flowroute"]] = None
     flowroute_access_key: str | None = Field(default=None, max_length=200)
     flowroute_secret_key: str | None = Field(default=None, max_length=200)
-    numbers: list[str] | None = Field(default=None, max_length=20)
-    time_zone: str | None = Field(default=None, max_length=64)
-    quiet_hours: QuietHoursIn | None = None
-    smart_encoding: bool | None = None
+    numbers: NotNull[Annotated[list[str], Field(max_length=20)]] = None
+    time_zone: NotNull[Annotated[str, Field(max_length=64)]] = None
+    quiet_hours: NotNull[QuietHoursIn] = None
+    smart_encoding: NotNull[bool] = None
 
 
 class TemplateIn(Strict):
@@ -150,7 +199,7 @@ class TemplateIn(Strict):
 
 class TemplatePreviewIn(Strict):
     body: str = Field(max_length=1_600)
-    ticket_id: int
+    ticket_id: Id
 
 
 class SegmentsIn(Strict):
@@ -158,7 +207,14 @@ class SegmentsIn(Strict):
 
 
 class AssignIn(Strict):
-    ticket_id: int
+    ticket_id: Id
+
+
+class AddonPurchasePublic(BaseModel):
+    id: int
+    credits: int
+    price_cents: int
+    created_at: datetime
 
 
 class CreditsPublic(BaseModel):

@@ -15,6 +15,7 @@ from fastapi.responses import Response
 
 from repairtext.domain.errors import NotFound
 from repairtext.entrypoints.api.deps import ContextDep
+from repairtext.entrypoints.api.schemas import Id
 from repairtext.entrypoints.web.auth import PostedDep, flash
 from repairtext.entrypoints.web.forms import see_other
 from repairtext.services import tickets
@@ -39,7 +40,7 @@ def sample_photo() -> bytes:
 
 
 @router.post("/tickets/{ticket_id:int}/demo-reply")
-def demo_reply(ticket_id: int, posted: PostedDep, ctx: ContextDep) -> Response:
+def demo_reply(ticket_id: Id, posted: PostedDep, ctx: ContextDep) -> Response:
     simulator = getattr(ctx, "demo_simulator_url", None)
     if not simulator:
         raise NotFound("the simulator runs only in the demo")

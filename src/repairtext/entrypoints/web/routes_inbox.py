@@ -7,7 +7,7 @@ from fastapi.responses import Response
 
 from repairtext.domain.errors import NotFound, ValidationFailed
 from repairtext.entrypoints.api.deps import ContextDep
-from repairtext.entrypoints.api.schemas import AssignIn
+from repairtext.entrypoints.api.schemas import AssignIn, Id
 from repairtext.entrypoints.api.views import inbox_view
 from repairtext.entrypoints.web import queries
 from repairtext.entrypoints.web.auth import PostedDep, StaffDep, flash
@@ -29,7 +29,7 @@ def inbox_page(request: Request, staff: StaffDep, ctx: ContextDep) -> Response:
 
 
 @router.post("/inbox/{message_id:int}/assign")
-def assign(message_id: int, posted: PostedDep, ctx: ContextDep) -> Response:
+def assign(message_id: Id, posted: PostedDep, ctx: ContextDep) -> Response:
     response = see_other("/inbox")
     try:
         body = validated(AssignIn, {"ticket_id": posted.get("ticket_id") or None},

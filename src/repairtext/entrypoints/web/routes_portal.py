@@ -9,6 +9,7 @@ from repairtext.adapters.db.models import Shop
 from repairtext.domain.errors import NotFound
 from repairtext.domain.rate_limits import PORTAL_TOKEN_ADDRESS
 from repairtext.entrypoints.api.deps import ContextDep, client_address
+from repairtext.entrypoints.api.schemas import Id
 from repairtext.entrypoints.api.views import attachment_view, comment_view, ticket_view
 from repairtext.entrypoints.files import attachment_response
 from repairtext.entrypoints.web import queries
@@ -54,10 +55,10 @@ def _portal_file(ctx, request: Request, token: str, attachment_id: int, thumbnai
 
 
 @router.get("/portal/{token}/attachments/{attachment_id:int}")
-def portal_attachment(request: Request, token: str, attachment_id: int, ctx: ContextDep) -> Response:
+def portal_attachment(request: Request, token: str, attachment_id: Id, ctx: ContextDep) -> Response:
     return _portal_file(ctx, request, token, attachment_id, thumbnail=False)
 
 
 @router.get("/portal/{token}/attachments/{attachment_id:int}/thumbnail")
-def portal_thumbnail(request: Request, token: str, attachment_id: int, ctx: ContextDep) -> Response:
+def portal_thumbnail(request: Request, token: str, attachment_id: Id, ctx: ContextDep) -> Response:
     return _portal_file(ctx, request, token, attachment_id, thumbnail=True)

@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from repairtext.domain.errors import ValidationFailed
 from repairtext.entrypoints.api.deps import ContextDep
-from repairtext.entrypoints.api.schemas import CommentCreate, CustomerCreate, SegmentsIn, TicketCreate
+from repairtext.entrypoints.api.schemas import CommentCreate, CustomerCreate, Id, SegmentsIn, TicketCreate
 from repairtext.entrypoints.api.views import customer_view, ticket_view
 from repairtext.entrypoints.files import attachment_response
 from repairtext.entrypoints.web import conversation, queries
@@ -60,7 +60,7 @@ def _tickets_page(request: Request, ctx, staff, *, failed: str = "", errors: dic
 
 
 @router.get("/tickets")
-def list_tickets(request: Request, staff: StaffDep, ctx: ContextDep, customer: int | None = None) -> Response:
+def list_tickets(request: Request, staff: StaffDep, ctx: ContextDep, customer: Id | None = None) -> Response:
     return _tickets_page(request, ctx, staff, values={"customer_id": str(customer or "")})
 
 
@@ -108,12 +108,12 @@ def _ticket_page(request: Request, ctx, staff, ticket_id: int, *, errors: dict |
 
 
 @router.get("/tickets/{ticket_id:int}")
-def show_ticket(request: Request, ticket_id: int, staff: StaffDep, ctx: ContextDep) -> Response:
+def show_ticket(request: Request, ticket_id: Id, staff: StaffDep, ctx: ContextDep) -> Response:
     return _ticket_page(request, ctx, staff, ticket_id)
 
 
 @router.post("/tickets/{ticket_id:int}/comments")
-def post_comment(request: Request, ticket_id: int, posted: PostedDep, ctx: ContextDep) -> Response:
+def post_comment(request: Request, ticket_id: Id, posted: PostedDep, ctx: ContextDep) -> Response:
     shop_id = posted.staff.shop.id
     try:
         body = validated(CommentCreate, {"body": posted.get("body"), "sms_body": posted.get("sms_body") or None,
@@ -136,7 +136,7 @@ def post_comment(request: Request, ticket_id: int, posted: PostedDep, ctx: Conte
 
 
 @router.post("/tickets/{ticket_id:int}/status")
-def change_status(ticket_id: int, posted: PostedDep, ctx: ContextDep) -> Response:
+def change_status(ticket_id: Id, posted: PostedDep, ctx: ContextDep) -> Response:
     response = see_other(f"/tickets/{ticket_id}")
     try:
         ticket = tickets.do_change_status(ctx, posted.staff.shop.id, ticket_id, posted.get("status"))
@@ -159,10 +159,10 @@ def _attachment_response(ctx, staff, attachment_id: int, thumbnail: bool) -> Res
 
 
 @router.get("/ui/attachments/{attachment_id:int}")
-def attachment(attachment_id: int, staff: StaffDep, ctx: ContextDep) -> Response:
+def attachment(attachment_id: Id, staff: StaffDep, ctx: ContextDep) -> Response:
     return _attachment_response(ctx, staff, attachment_id, thumbnail=False)
 
 
 @router.get("/ui/attachments/{attachment_id:int}/thumbnail")
-def thumbnail(attachment_id: int, staff: StaffDep, ctx: ContextDep) -> Response:
+def thumbnail(attachment_id: Id, staff: StaffDep, ctx: ContextDep) -> Response:
     return _attachment_response(ctx, staff, attachment_id, thumbnail=True)

@@ -1,7 +1,7 @@
 """Reconciling texts whose delivery callbacks never came: how often the provider was asked, when to ask next.
 
 Revision ID: 0007
-Revises: 0002
+Revises: 0004
 Create Date: 2026-12-01
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 import repairtext.adapters.db.types
 
 revision = '0007'
-down_revision = '0002'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 
