@@ -1,0 +1,80 @@
+"""The processes under test: `repairtext serve`, `repairtext worker` and `repairtext simulator`, each a real
+child process we can SIGKILL, SIGSTOP and start again. Their output goes to log files under the run's folder."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+
+
+class Child:
+    """One `repairtext …` command. `start()` again after a kill runs a fresh process with the same arguments."""
+
+    def __init__(self, name: str, args: list[str], env: dict[str, str], log_dir: Path) -> None:
+        self.name, self.args, self.env, self.log_dir = name, args, env, log_dir
+        self.proc: subprocess.Popen | None = None
+        self.starts = 0
+
+    def start(self) -> "Child":
+        self.starts += 1
+        log = open(self.log_dir / f"{self.name}.log", "ab")
+        log.write(f"\n--- start #{self.starts} ---\n".encode())
+        log.flush()
+        # The worktree's own code, whichever venv runs it.
+        env = {**os.environ, **self.env, "PYTHONPATH": str(SRC)}
+        self.proc = subprocess.Popen([sys.executable, "-m", "repairtext.entrypoints.cli", *self.args],
+                                     env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        log.close()
+        return self
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def signal(self, sig: int) -> None:
+        if self.alive():
+            os.kill(self.pid, sig)
+
+    def kill(self) -> None:
+        """SIGKILL, as an OOM killer or a lost machine would: nothing is cleaned up."""
+        if self.alive():
+            os.kill(self.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def stop(self, grace: float = 15) -> None:
+        """SIGTERM (a stopped process is continued so it can act on it), then SIGKILL after `grace` seconds."""
+        if not self.alive():
+            return
+        os.kill(self.pid, signal.SIGCONT)
+        os.kill(self.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+
+def wait_http(url: str, timeout: float = 60, child: Child | None = None) -> None:
+    """Until `url` answers 200 (a server starting up, migrating, binding its port)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if child is not None and not child.alive():
+            raise RuntimeError(f"{child.name} exited with {child.proc.returncode}; see {child.log_dir}/{child.name}.log")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer 200 within {timeout:.0f}s")

@@ -1,0 +1,188 @@
+"""The scenarios. Each one: fresh shops, customers and the webhook senders' tickets (before any fault), then
+load, webhooks and its faults at once, then drain (bounded), stop every worker (so nothing can still send), and
+check. Sizes and times come from the command line (see run.py)."""
+
+from __future__ import annotations
+
+import random
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from faults.checks import Row, check, wait_drained
+from faults.client import use_flowroute
+from faults.load import Traffic, make_customers, open_ticket, post_webhooks, run_paced, ticket_with_comments, \
+    webhook_senders
+from faults.stack import TWILIO_TOKEN, Stack
+
+
+@dataclass(frozen=True)
+class Options:
+    texts: int = 300
+    webhooks: int = 40
+    clients: int = 6
+    load_seconds: float = 20.0
+    stall: float = 70.0  # SIGSTOP this long: past the 60 s lease
+    db_down: float = 10.0
+    drain: float = 150.0
+
+
+Faults = Callable[[Stack, Traffic, Options, threading.Event], list[str]]
+
+
+def _run(stack: Stack, opts: Options, name: str, letter: str, *, workers: int, flowroute: bool,
+         make_load: Callable[[Traffic, Options], tuple[list[Callable[[], None]], float]], faults: Faults) -> Row:
+    started = time.monotonic()
+    shops = [stack.shop(f"{name} {i}") for i in range(max(1, -(-opts.texts // 500)) + flowroute)]
+    if flowroute:
+        use_flowroute(shops[-1], stack.sim)
+    traffic = Traffic(letter, shops, stack.engine)
+    senders = webhook_senders(traffic, opts.webhooks, opts.clients)
+    tasks, seconds = make_load(traffic, opts)
+    stack.start_workers(workers, concurrency=4)
+    set_up = time.monotonic() - started
+
+    load_done, notes = threading.Event(), []
+    threads = [
+        threading.Thread(target=lambda: (run_paced(tasks, seconds, opts.clients), load_done.set())),
+        threading.Thread(target=post_webhooks, args=(traffic, senders, stack.url + "/webhooks/twilio/inbound",
+                                                     TWILIO_TOKEN, max(seconds, opts.load_seconds))),
+        threading.Thread(target=lambda: notes.extend(faults(stack, traffic, opts, load_done))),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    loaded = time.monotonic() - started - set_up
+    drained = wait_drained(stack.engine, traffic.shop_ids, opts.drain)
+    time.sleep(3)  # a provider call a stalled worker still had in flight would land by now
+    stack.stop_workers()
+    row = Row(name, notes=[*notes, f"set up {set_up:.0f}s, load and faults {loaded:.0f}s, drained in {drained:.0f}s"])
+    check(row, stack.engine, stack.sim, stack.env, traffic.shop_ids, traffic.senders, traffic.requests,
+          traffic.webhooks)
+    stack.sim.post("/_sim/reset").raise_for_status()  # leftover faults must not reach the next scenario
+    row.seconds = time.monotonic() - started
+    return row
+
+
+def _tickets_and_comments(traffic: Traffic, opts: Options) -> tuple[list[Callable[[], None]], float]:
+    """texts/3 tickets, each with two SMS comments, spread over the load window."""
+    customers = make_customers(traffic, max(1, opts.texts // 3), opts.clients)
+    tasks = [lambda i=i, sc=sc: ticket_with_comments(traffic, sc[0], sc[1], i) for i, sc in enumerate(customers)]
+    return tasks, opts.load_seconds
+
+
+# --- workers SIGKILLed and SIGSTOPped ------------------------------------------------------------------------
+
+
+def _worker_faults(stack: Stack, traffic: Traffic, opts: Options, load_done: threading.Event) -> list[str]:
+    """Two workers stopped (SIGSTOP) past their lease; a running one SIGKILLed and replaced every 3 s while the
+    load lasts; a few provider 500s throughout, so some texts are retries that look up before sending."""
+    start, stalled, kills = time.monotonic(), [], 0
+    stall_at = [2.0, 6.0]
+    while not load_done.is_set() or time.monotonic() - start < 12:
+        now = time.monotonic() - start
+        if stall_at and now >= stall_at[0]:
+            stall_at.pop(0)
+            victim = next(w for w in stack.workers if w.alive() and w not in stalled)
+            victim.signal(signal.SIGSTOP)
+            stalled.append(victim)
+        elif now >= 1.0 + 3.0 * kills:
+            running = [w for w in stack.workers if w.alive() and w not in stalled]
+            if running:
+                victim = random.choice(running)
+                victim.kill()
+                stack.replace_worker(victim)
+                kills += 1
+            stack.sim.post("/_sim/faults", json={"provider": "twilio", "kind": "http_status", "status": 500,
+                                                 "count": 2}).raise_for_status()
+        time.sleep(0.2)
+    resume_at = start + 6.0 + opts.stall
+    time.sleep(max(0.0, resume_at - time.monotonic()))
+    for w in stalled:
+        w.signal(signal.SIGCONT)
+    return [f"{kills} workers SIGKILLed, {len(stalled)} SIGSTOPped {opts.stall:.0f}s"]
+
+
+# --- provider faults ---------------------------------------------------------------------------------------
+
+_PROVIDER_FAULTS = [
+    {"kind": "http_status", "status": 500, "count": 3},
+    {"kind": "http_status", "status": 429, "retry_after": 2, "count": 3},
+    {"kind": "timeout_before_accept", "delay": 11, "count": 1},   # past the adapter's 10 s read timeout
+    {"kind": "accept_then_timeout", "delay": 11, "count": 2},     # accepted, the answer cut off
+    {"kind": "http_status", "status": 503, "count": 2},
+]
+
+
+def _provider_faults(stack: Stack, traffic: Traffic, opts: Options, load_done: threading.Event) -> list[str]:
+    """Twilio and Flowroute in turn get 500, 429 (Retry-After), timeouts before accepting and answers cut after
+    accepting, every 0.8 s while the load lasts."""
+    injected: dict[str, int] = {}
+    tick = 0
+    while not load_done.is_set():
+        fault = _PROVIDER_FAULTS[tick % len(_PROVIDER_FAULTS)]
+        provider = ("twilio", "flowroute")[tick % 2]
+        stack.sim.post("/_sim/faults", json={"provider": provider, **fault}).raise_for_status()
+        label = fault["kind"] if fault["kind"] != "http_status" else str(fault["status"])
+        injected[label] = injected.get(label, 0) + fault["count"]
+        tick += 1
+        load_done.wait(0.8)
+    return ["faults injected: " + ", ".join(f"{k} x{v}" for k, v in injected.items())]
+
+
+# --- the database stopped ----------------------------------------------------------------------------------
+
+
+def _database_faults(stack: Stack, traffic: Traffic, opts: Options, load_done: threading.Event) -> list[str]:
+    """PostgreSQL stopped (pg_ctl stop -m fast) a third of the way into the load, started again after 10 s."""
+    time.sleep(opts.load_seconds * 0.35)
+    stack.cluster.stop("fast")
+    down = time.monotonic()
+    time.sleep(opts.db_down)
+    stack.cluster.start()
+    stack.cluster.wait_ready()
+    return [f"PostgreSQL down {time.monotonic() - down:.1f}s"]
+
+
+# --- the server killed during a burst ----------------------------------------------------------------------
+
+
+def _burst(traffic: Traffic, opts: Options) -> tuple[list[Callable[[], None]], float]:
+    """`texts` tickets at once, as fast as the clients go."""
+    customers = make_customers(traffic, opts.texts, opts.clients)
+    traffic.progress = 0
+    return [lambda i=i, sc=sc: open_ticket(traffic, sc[0], sc[1], i) for i, sc in enumerate(customers)], 0.0
+
+
+def _server_faults(stack: Stack, traffic: Traffic, opts: Options, load_done: threading.Event) -> list[str]:
+    """`repairtext serve` SIGKILLed at a quarter, half and three quarters of the burst, and started again."""
+    downtimes = []
+    for share in (0.25, 0.5, 0.75):
+        while not load_done.is_set() and traffic.progress < share * opts.texts:
+            time.sleep(0.05)
+        if load_done.is_set():
+            break
+        killed = time.monotonic()
+        stack.restart_server()
+        downtimes.append(time.monotonic() - killed)
+    return [f"server SIGKILLed {len(downtimes)} times during the burst, down "
+            + ", ".join(f"{d:.0f}s" for d in downtimes),
+            "Idempotency-Key honoured: retried blindly" if stack.idempotent
+            else "Idempotency-Key not honoured yet: looked before retrying"]
+
+
+SCENARIOS: dict[str, tuple[str, int, bool, Callable, Faults]] = {
+    # name: (token letter, workers, a Flowroute shop too, load, faults)
+    "workers killed/stopped": ("w", 4, False, _tickets_and_comments, _worker_faults),
+    "provider faults": ("p", 3, True, _tickets_and_comments, _provider_faults),
+    "database stopped": ("d", 3, False, _tickets_and_comments, _database_faults),
+    "server killed": ("s", 2, False, _burst, _server_faults),
+}
+
+
+def run_scenario(stack: Stack, opts: Options, name: str) -> Row:
+    letter, workers, flowroute, load, faults = SCENARIOS[name]
+    return _run(stack, opts, name, letter, workers=workers, flowroute=flowroute, make_load=load, faults=faults)
