@@ -66,15 +66,15 @@ def wait_drained(engine: Engine, shop_ids: list[int], within: float) -> float:
         try:
             if unfinished(engine, shop_ids) == (0, 0):
                 break
-        except Exception:  # noqa: BLE001 - a database coming back up
-            pass
+        except Exception:  # noqa: BLE001 - a database coming back up: ask again
+            time.sleep(1.0)
         time.sleep(1.0)
     return time.monotonic() - started
 
 
 def credits_check(env: dict[str, str]) -> tuple[bool, str]:
     """`repairtext credits check`, the operator's own command: exit 0 when ledger and balances agree."""
-    result = subprocess.run([sys.executable, "-m", "repairtext.entrypoints.cli", "credits", "check"],
+    result = subprocess.run([sys.executable, "-m", "repairtext.entrypoints.cli", "credits", "check"], check=False,
                             env={**env, "PYTHONPATH": str(SRC)}, capture_output=True, text=True, timeout=120)
     return result.returncode == 0, (result.stdout + result.stderr).strip()[-500:]
 
@@ -95,6 +95,8 @@ def check(row: Row, engine: Engine, sim: httpx.Client, env: dict[str, str], shop
         jobs, waiting = unfinished(engine, shop_ids)
         failed_jobs = db.execute(text(f"SELECT count(*) FROM jobs WHERE shop_id IN ({ids}) AND state = 'failed'"
                                       )).scalar_one()
+        retried_sends = db.execute(text(f"SELECT count(*) FROM messages WHERE shop_id IN ({ids}) AND direction = "
+                                        "'outbound' AND send_attempts > 1")).scalar_one()
         no_final = db.execute(text(f"SELECT count(*) FROM messages WHERE shop_id IN ({ids}) AND direction = "
                                    "'outbound' AND status IN ('accepted', 'sent')")).scalar_one()
 
@@ -153,7 +155,9 @@ def check(row: Row, engine: Engine, sim: httpx.Client, env: dict[str, str], shop
         else:
             row.webhook_faults += n > 1
 
-    notes = {"texts the API accepted with nothing recorded": api_lost,
+    retried_requests = sum(1 for o in requests.values() if o.attempts > 1)
+    notes = {"API requests tried more than once": retried_requests, "texts sent in more than one attempt": retried_sends,
+             "texts the API accepted with nothing recorded": api_lost,
              "texts recorded failed": failed_rows, "provider ids matching no provider message": mismatched,
              "provider messages with no token": len(unknown), "messages whose ledger is off": bad_ledger,
              "webhooks without exactly one comment": row.webhook_faults, "jobs failed": failed_jobs,

@@ -175,7 +175,7 @@ def post_twice(webhook: Webhook, url: str, auth_token: str, within: float = 60) 
         gate = threading.Barrier(2)
         results: list[int | None] = [None, None]
 
-        def post(i: int) -> None:
+        def post(i: int, gate: threading.Barrier = gate, results: list[int | None] = results) -> None:
             gate.wait()
             try:
                 results[i] = httpx.post(url, content=content, headers=headers, timeout=20).status_code

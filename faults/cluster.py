@@ -68,7 +68,7 @@ class Cluster:
 
     def _pg(self, tool: str, *args: str, timeout: float = 60) -> None:
         result = subprocess.run([*self.prefix, str(self.bin / tool), *args], capture_output=True, text=True,
-                                timeout=timeout, cwd=self.root)
+                                timeout=timeout, cwd=self.root, check=False)
         if result.returncode != 0:
             raise RuntimeError(f"{tool} {' '.join(args)} failed ({result.returncode}): {result.stderr.strip()}\n"
                                f"{self._log_tail()}")
@@ -79,7 +79,7 @@ class Cluster:
         except OSError:
             return ""
 
-    def create(self) -> "Cluster":
+    def create(self) -> Cluster:
         self._pg("initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-locale",
                  timeout=120)
         # Durable enough for a test run (a fast stop still writes everything out); fsync off spares a busy disk.
@@ -98,14 +98,14 @@ class Cluster:
 
     def is_running(self) -> bool:
         result = subprocess.run([*self.prefix, str(self.bin / "pg_ctl"), "-D", str(self.data), "status"],
-                                capture_output=True, timeout=30)
+                                capture_output=True, timeout=30, check=False)
         return result.returncode == 0
 
     def wait_ready(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             result = subprocess.run([str(self.bin / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port)],
-                                    capture_output=True, timeout=10)
+                                    capture_output=True, timeout=10, check=False)
             if result.returncode == 0:
                 return
             time.sleep(0.2)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -47,7 +47,7 @@ class Traffic:
             self.progress += 1
 
 
-def run_paced(tasks: list[Callable[[], None]], seconds: float, clients: int) -> None:
+def run_paced(tasks: Sequence[Callable[[], object]], seconds: float, clients: int) -> None:
     """Start the tasks evenly over `seconds` (0: all at once, a burst) on `clients` threads; wait for them all."""
     start = time.monotonic()
     with ThreadPoolExecutor(max_workers=clients) as pool:

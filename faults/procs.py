@@ -23,16 +23,15 @@ class Child:
         self.proc: subprocess.Popen | None = None
         self.starts = 0
 
-    def start(self) -> "Child":
+    def start(self) -> Child:
         self.starts += 1
-        log = open(self.log_dir / f"{self.name}.log", "ab")
-        log.write(f"\n--- start #{self.starts} ---\n".encode())
-        log.flush()
         # The worktree's own code, whichever venv runs it.
         env = {**os.environ, **self.env, "PYTHONPATH": str(SRC)}
-        self.proc = subprocess.Popen([sys.executable, "-m", "repairtext.entrypoints.cli", *self.args],
-                                     env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        log.close()
+        with open(self.log_dir / f"{self.name}.log", "ab") as log:
+            log.write(f"\n--- start #{self.starts} at {time.strftime('%H:%M:%S')} ---\n".encode())
+            log.flush()
+            self.proc = subprocess.Popen([sys.executable, "-m", "repairtext.entrypoints.cli", *self.args],
+                                         env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         return self
 
     @property
@@ -49,13 +48,13 @@ class Child:
 
     def kill(self) -> None:
         """SIGKILL, as an OOM killer or a lost machine would: nothing is cleaned up."""
-        if self.alive():
+        if self.proc is not None and self.alive():
             os.kill(self.pid, signal.SIGKILL)
             self.proc.wait(timeout=10)
 
     def stop(self, grace: float = 15) -> None:
         """SIGTERM (a stopped process is continued so it can act on it), then SIGKILL after `grace` seconds."""
-        if not self.alive():
+        if self.proc is None or not self.alive():
             return
         os.kill(self.pid, signal.SIGCONT)
         os.kill(self.pid, signal.SIGTERM)
@@ -69,7 +68,7 @@ def wait_http(url: str, timeout: float = 60, child: Child | None = None) -> None
     """Until `url` answers 200 (a server starting up, migrating, binding its port)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if child is not None and not child.alive():
+        if child is not None and child.proc is not None and not child.alive():
             raise RuntimeError(f"{child.name} exited with {child.proc.returncode}; see {child.log_dir}/{child.name}.log")
         try:
             if httpx.get(url, timeout=2).status_code == 200:

@@ -19,9 +19,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from faults.checks import Row  # noqa: E402
-from faults.scenarios import SCENARIOS, Options, run_scenario  # noqa: E402
-from faults.stack import Stack  # noqa: E402
+from faults.checks import Row
+from faults.scenarios import SCENARIOS, Options, run_scenario
+from faults.stack import Stack
 
 COLUMNS = ("scenario", "texts", "sent once", "duplicates", "lost", "stuck", "webhooks 2xx", "comments",
            "credits check", "seconds")

@@ -4,17 +4,26 @@ check. Sizes and times come from the command line (see run.py)."""
 
 from __future__ import annotations
 
-import random
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+
+from sqlalchemy import text
 
 from faults.checks import Row, check, wait_drained
 from faults.client import use_flowroute
-from faults.load import Traffic, make_customers, open_ticket, post_webhooks, run_paced, ticket_with_comments, \
-    webhook_senders
+from faults.load import (
+    Traffic,
+    make_customers,
+    open_ticket,
+    post_webhooks,
+    run_paced,
+    ticket_with_comments,
+    webhook_senders,
+)
+from faults.procs import Child
 from faults.stack import TWILIO_TOKEN, Stack
 
 
@@ -32,8 +41,15 @@ class Options:
 Faults = Callable[[Stack, Traffic, Options, threading.Event], list[str]]
 
 
+def _then(work: Callable[[], None], done: threading.Event) -> None:
+    try:
+        work()
+    finally:
+        done.set()
+
+
 def _run(stack: Stack, opts: Options, name: str, letter: str, *, workers: int, flowroute: bool,
-         make_load: Callable[[Traffic, Options], tuple[list[Callable[[], None]], float]], faults: Faults) -> Row:
+         make_load: Callable[[Traffic, Options], tuple[Sequence[Callable[[], object]], float]], faults: Faults) -> Row:
     started = time.monotonic()
     shops = [stack.shop(f"{name} {i}") for i in range(max(1, -(-opts.texts // 500)) + flowroute)]
     if flowroute:
@@ -46,7 +62,7 @@ def _run(stack: Stack, opts: Options, name: str, letter: str, *, workers: int, f
 
     load_done, notes = threading.Event(), []
     threads = [
-        threading.Thread(target=lambda: (run_paced(tasks, seconds, opts.clients), load_done.set())),
+        threading.Thread(target=_then, args=(lambda: run_paced(tasks, seconds, opts.clients), load_done)),
         threading.Thread(target=post_webhooks, args=(traffic, senders, stack.url + "/webhooks/twilio/inbound",
                                                      TWILIO_TOKEN, max(seconds, opts.load_seconds))),
         threading.Thread(target=lambda: notes.extend(faults(stack, traffic, opts, load_done))),
@@ -67,7 +83,7 @@ def _run(stack: Stack, opts: Options, name: str, letter: str, *, workers: int, f
     return row
 
 
-def _tickets_and_comments(traffic: Traffic, opts: Options) -> tuple[list[Callable[[], None]], float]:
+def _tickets_and_comments(traffic: Traffic, opts: Options) -> tuple[Sequence[Callable[[], object]], float]:
     """texts/3 tickets, each with two SMS comments, spread over the load window."""
     customers = make_customers(traffic, max(1, opts.texts // 3), opts.clients)
     tasks = [lambda i=i, sc=sc: ticket_with_comments(traffic, sc[0], sc[1], i) for i, sc in enumerate(customers)]
@@ -77,38 +93,71 @@ def _tickets_and_comments(traffic: Traffic, opts: Options) -> tuple[list[Callabl
 # --- workers SIGKILLed and SIGSTOPped ------------------------------------------------------------------------
 
 
+def _jobs_held(stack: Stack) -> dict[int, int]:
+    """Running jobs per worker pid (a worker names itself host:pid:object), read from the outbox."""
+    try:
+        with stack.engine.connect() as db:
+            rows = db.execute(text("SELECT locked_by, count(*) FROM jobs WHERE state = 'running' GROUP BY locked_by"))
+            return {int(owner.split(":")[-2]): n for owner, n in rows if owner and owner.count(":") >= 2}
+    except Exception:  # noqa: BLE001 - the database may be the thing that is down
+        return {}
+
+
+def _busiest(stack: Stack, spared: list[Child]) -> tuple[Child | None, int]:
+    """The running worker holding the most jobs now (the one whose death or stall hurts most)."""
+    held = _jobs_held(stack)
+    candidates = [w for w in stack.workers if w.alive() and w not in spared]
+    if not candidates:
+        return None, 0
+    victim = max(candidates, key=lambda w: held.get(w.pid, 0))
+    return victim, held.get(victim.pid, 0)
+
+
+def _slow_answers(stack: Stack, count: int = 2) -> None:
+    """Sends the provider accepts at once but answers 2 s late (inside the 10 s timeout): a worker killed or
+    stopped meanwhile leaves a text the provider has and we have not recorded."""
+    stack.sim.post("/_sim/faults", json={"provider": "twilio", "kind": "accept_then_timeout", "delay": 2,
+                                         "count": count}).raise_for_status()
+
+
 def _worker_faults(stack: Stack, traffic: Traffic, opts: Options, load_done: threading.Event) -> list[str]:
-    """Two workers stopped (SIGSTOP) past their lease; a running one SIGKILLed and replaced every 3 s while the
-    load lasts; a few provider 500s throughout, so some texts are retries that look up before sending."""
-    start, stalled, kills = time.monotonic(), [], 0
+    """Two workers SIGSTOPped past their lease, and the busiest running one SIGKILLed and replaced every 3 s
+    while the load lasts; provider 500s and slow answers throughout, so kills and stalls land mid-send and some
+    texts are retries that look up before sending."""
+    start, kills, held_by_killed, held_by_stalled = time.monotonic(), 0, 0, 0
+    stalled: list[Child] = []
     stall_at = [2.0, 6.0]
     while not load_done.is_set() or time.monotonic() - start < 12:
         now = time.monotonic() - start
         if stall_at and now >= stall_at[0]:
             stall_at.pop(0)
-            victim = next(w for w in stack.workers if w.alive() and w not in stalled)
-            victim.signal(signal.SIGSTOP)
-            stalled.append(victim)
+            victim, held = _busiest(stack, stalled)
+            if victim is not None:
+                victim.signal(signal.SIGSTOP)
+                stalled.append(victim)
+                held_by_stalled += held
         elif now >= 1.0 + 3.0 * kills:
-            running = [w for w in stack.workers if w.alive() and w not in stalled]
-            if running:
-                victim = random.choice(running)
+            victim, held = _busiest(stack, stalled)
+            if victim is not None:
                 victim.kill()
                 stack.replace_worker(victim)
-                kills += 1
+                held_by_killed += held
+            kills += 1
             stack.sim.post("/_sim/faults", json={"provider": "twilio", "kind": "http_status", "status": 500,
                                                  "count": 2}).raise_for_status()
-        time.sleep(0.2)
+            _slow_answers(stack)
+        time.sleep(0.1)
     resume_at = start + 6.0 + opts.stall
     time.sleep(max(0.0, resume_at - time.monotonic()))
     for w in stalled:
         w.signal(signal.SIGCONT)
-    return [f"{kills} workers SIGKILLed, {len(stalled)} SIGSTOPped {opts.stall:.0f}s"]
+    return [f"{kills} workers SIGKILLed holding {held_by_killed} jobs",
+            f"{len(stalled)} SIGSTOPped {opts.stall:.0f}s holding {held_by_stalled} jobs"]
 
 
 # --- provider faults ---------------------------------------------------------------------------------------
 
-_PROVIDER_FAULTS = [
+_PROVIDER_FAULTS: list[dict[str, int | str]] = [
     {"kind": "http_status", "status": 500, "count": 3},
     {"kind": "http_status", "status": 429, "retry_after": 2, "count": 3},
     {"kind": "timeout_before_accept", "delay": 11, "count": 1},   # past the adapter's 10 s read timeout
@@ -126,8 +175,8 @@ def _provider_faults(stack: Stack, traffic: Traffic, opts: Options, load_done: t
         fault = _PROVIDER_FAULTS[tick % len(_PROVIDER_FAULTS)]
         provider = ("twilio", "flowroute")[tick % 2]
         stack.sim.post("/_sim/faults", json={"provider": provider, **fault}).raise_for_status()
-        label = fault["kind"] if fault["kind"] != "http_status" else str(fault["status"])
-        injected[label] = injected.get(label, 0) + fault["count"]
+        label = str(fault["kind"] if fault["kind"] != "http_status" else fault["status"])
+        injected[label] = injected.get(label, 0) + int(fault["count"])
         tick += 1
         load_done.wait(0.8)
     return ["faults injected: " + ", ".join(f"{k} x{v}" for k, v in injected.items())]
@@ -137,20 +186,25 @@ def _provider_faults(stack: Stack, traffic: Traffic, opts: Options, load_done: t
 
 
 def _database_faults(stack: Stack, traffic: Traffic, opts: Options, load_done: threading.Event) -> list[str]:
-    """PostgreSQL stopped (pg_ctl stop -m fast) a third of the way into the load, started again after 10 s."""
-    time.sleep(opts.load_seconds * 0.35)
+    """PostgreSQL stopped (pg_ctl stop -m fast) a third of the way into the load, started again after 10 s;
+    slow provider answers before it, so workers are mid-send when it goes."""
+    deadline = time.monotonic() + opts.load_seconds * 0.35
+    while time.monotonic() < deadline:
+        _slow_answers(stack, 3)
+        time.sleep(1.0)
+    held = sum(_jobs_held(stack).values())
     stack.cluster.stop("fast")
     down = time.monotonic()
     time.sleep(opts.db_down)
     stack.cluster.start()
     stack.cluster.wait_ready()
-    return [f"PostgreSQL down {time.monotonic() - down:.1f}s"]
+    return [f"PostgreSQL down {time.monotonic() - down:.1f}s with {held} jobs running"]
 
 
 # --- the server killed during a burst ----------------------------------------------------------------------
 
 
-def _burst(traffic: Traffic, opts: Options) -> tuple[list[Callable[[], None]], float]:
+def _burst(traffic: Traffic, opts: Options) -> tuple[Sequence[Callable[[], object]], float]:
     """`texts` tickets at once, as fast as the clients go."""
     customers = make_customers(traffic, opts.texts, opts.clients)
     traffic.progress = 0

@@ -44,17 +44,17 @@ class Stack:
         self.simulator = Child("simulator", ["simulator", "--port", self.sim_url.rsplit(":", 1)[1]], {}, self.dir)
         self.server = Child("server", ["serve", "--port", str(self.server_port)], self.env, self.dir)
         self.workers: list[Child] = []
-        self.engine = None
+        # Our own reads (the checks); lazy, so it connects once the cluster is up.
+        self.engine = create_engine(self.cluster.url, pool_pre_ping=True, pool_size=4)
         self.sim = httpx.Client(base_url=self.sim_url, timeout=60)
         self.operator = Operator(self.url, self.admin_token)
         self.idempotent = False
 
-    def start(self) -> "Stack":
+    def start(self) -> Stack:
         self.cluster.create().start()
         self.cluster.wait_ready()
         subprocess.run([sys.executable, "-m", "repairtext.entrypoints.cli", "migrate"], check=True, timeout=180,
                        env={**self.env, "PYTHONPATH": str(SRC)}, capture_output=True)
-        self.engine = create_engine(self.cluster.url, pool_pre_ping=True, pool_size=4)
         self.simulator.start()
         wait_http(self.sim_url + "/_sim/health", child=self.simulator)
         self.start_server()
@@ -101,6 +101,5 @@ class Stack:
     def close(self) -> None:
         for child in [*self.workers, self.server, self.simulator]:
             child.stop(grace=5)
-        if self.engine is not None:
-            self.engine.dispose()
+        self.engine.dispose()
         self.cluster.destroy()
