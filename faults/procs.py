@@ -39,6 +39,19 @@ class Child:
         assert self.proc is not None
         return self.proc.pid
 
+    def wait_logged(self, needle: str, timeout: float = 120) -> None:
+        """Until this start's output contains `needle` (a worker's "started" line: it has its pool and database)."""
+        path, deadline = self.log_dir / f"{self.name}.log", time.monotonic() + timeout
+        marker = f"--- start #{self.starts} "
+        while time.monotonic() < deadline:
+            output = path.read_text(errors="replace")
+            if needle in output[output.rfind(marker):]:
+                return
+            if not self.alive():
+                raise RuntimeError(f"{self.name} exited before logging {needle!r}; see {path}")
+            time.sleep(0.2)
+        raise RuntimeError(f"{self.name} did not log {needle!r} within {timeout:.0f}s")
+
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 

@@ -4,6 +4,7 @@ check. Sizes and times come from the command line (see run.py)."""
 
 from __future__ import annotations
 
+import itertools
 import signal
 import threading
 import time
@@ -103,14 +104,19 @@ def _jobs_held(stack: Stack) -> dict[int, int]:
         return {}
 
 
-def _busiest(stack: Stack, spared: list[Child]) -> tuple[Child | None, int]:
-    """The running worker holding the most jobs now (the one whose death or stall hurts most)."""
-    held = _jobs_held(stack)
-    candidates = [w for w in stack.workers if w.alive() and w not in spared]
-    if not candidates:
-        return None, 0
-    victim = max(candidates, key=lambda w: held.get(w.pid, 0))
-    return victim, held.get(victim.pid, 0)
+def _holder(stack: Stack, spared: list[Child], within: float) -> tuple[Child | None, int]:
+    """A running worker holding jobs (the busiest), waited for up to `within` seconds; a worker with nothing
+    claimed is no test, and one still starting up would only be a slower worker."""
+    deadline = time.monotonic() + within
+    while True:
+        held = _jobs_held(stack)
+        candidates = [w for w in stack.workers if w.alive() and w not in spared and held.get(w.pid)]
+        if candidates:
+            victim = max(candidates, key=lambda w: held[w.pid])
+            return victim, held[victim.pid]
+        if time.monotonic() > deadline:
+            return None, 0
+        time.sleep(0.05)
 
 
 def _slow_answers(stack: Stack, count: int = 2) -> None:
@@ -121,38 +127,35 @@ def _slow_answers(stack: Stack, count: int = 2) -> None:
 
 
 def _worker_faults(stack: Stack, traffic: Traffic, opts: Options, load_done: threading.Event) -> list[str]:
-    """Two workers SIGSTOPped past their lease, and the busiest running one SIGKILLed and replaced every 3 s
-    while the load lasts; provider 500s and slow answers throughout, so kills and stalls land mid-send and some
-    texts are retries that look up before sending."""
-    start, kills, held_by_killed, held_by_stalled = time.monotonic(), 0, 0, 0
-    stalled: list[Child] = []
-    stall_at = [2.0, 6.0]
-    while not load_done.is_set() or time.monotonic() - start < 12:
-        now = time.monotonic() - start
-        if stall_at and now >= stall_at[0]:
-            stall_at.pop(0)
-            victim, held = _busiest(stack, stalled)
-            if victim is not None:
-                victim.signal(signal.SIGSTOP)
-                stalled.append(victim)
-                held_by_stalled += held
-        elif now >= 1.0 + 3.0 * kills:
-            victim, held = _busiest(stack, stalled)
-            if victim is not None:
-                victim.kill()
-                stack.replace_worker(victim)
-                held_by_killed += held
-            kills += 1
-            stack.sim.post("/_sim/faults", json={"provider": "twilio", "kind": "http_status", "status": 500,
-                                                 "count": 2}).raise_for_status()
-            _slow_answers(stack)
-        time.sleep(0.1)
-    resume_at = start + 6.0 + opts.stall
-    time.sleep(max(0.0, resume_at - time.monotonic()))
-    for w in stalled:
-        w.signal(signal.SIGCONT)
+    """Every 3 s while the load lasts, the busiest worker holding jobs is SIGKILLed and replaced (at most 8), or
+    (the first and third time) SIGSTOPped past its lease; provider 500s and slow answers throughout, so kills
+    and stalls land mid-send and some texts are retries that look up before sending."""
+    start = time.monotonic()
+    kills, held_by_killed, held_by_stalled = 0, 0, 0
+    stalled: list[tuple[Child, float]] = []
+    for tick in itertools.count():
+        if load_done.is_set() and len(stalled) == 2 or kills >= 8 or tick >= 15:
+            break
+        stack.sim.post("/_sim/faults", json={"provider": "twilio", "kind": "http_status", "status": 500,
+                                             "count": 2}).raise_for_status()
+        _slow_answers(stack, 3)
+        stall = tick in (0, 2) or load_done.is_set()
+        victim, held = _holder(stack, [w for w, _ in stalled], within=10 if stall else 3)
+        if victim is not None and stall:
+            victim.signal(signal.SIGSTOP)
+            stalled.append((victim, time.monotonic()))
+            held_by_stalled += held
+        elif victim is not None:
+            victim.kill()
+            stack.replace_worker(victim)
+            kills, held_by_killed = kills + 1, held_by_killed + held
+        load_done.wait(3)
+    for worker, since in stalled:
+        time.sleep(max(0.0, since + opts.stall - time.monotonic()))
+        worker.signal(signal.SIGCONT)
     return [f"{kills} workers SIGKILLed holding {held_by_killed} jobs",
-            f"{len(stalled)} SIGSTOPped {opts.stall:.0f}s holding {held_by_stalled} jobs"]
+            f"{len(stalled)} SIGSTOPped {opts.stall:.0f}s holding {held_by_stalled} jobs",
+            f"faults done after {time.monotonic() - start:.0f}s"]
 
 
 # --- provider faults ---------------------------------------------------------------------------------------
@@ -168,10 +171,10 @@ _PROVIDER_FAULTS: list[dict[str, int | str]] = [
 
 def _provider_faults(stack: Stack, traffic: Traffic, opts: Options, load_done: threading.Event) -> list[str]:
     """Twilio and Flowroute in turn get 500, 429 (Retry-After), timeouts before accepting and answers cut after
-    accepting, every 0.8 s while the load lasts."""
+    accepting, every 0.8 s while the load lasts: about one send in four, at most."""
     injected: dict[str, int] = {}
-    tick = 0
-    while not load_done.is_set():
+    tick, budget = 0, max(5, opts.texts // 4)
+    while not load_done.is_set() and sum(injected.values()) < budget:
         fault = _PROVIDER_FAULTS[tick % len(_PROVIDER_FAULTS)]
         provider = ("twilio", "flowroute")[tick % 2]
         stack.sim.post("/_sim/faults", json={"provider": provider, **fault}).raise_for_status()
@@ -192,6 +195,8 @@ def _database_faults(stack: Stack, traffic: Traffic, opts: Options, load_done: t
     while time.monotonic() < deadline:
         _slow_answers(stack, 3)
         time.sleep(1.0)
+    _slow_answers(stack, 3)
+    _holder(stack, [], within=5)
     held = sum(_jobs_held(stack).values())
     stack.cluster.stop("fast")
     down = time.monotonic()

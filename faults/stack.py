@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 import tempfile
@@ -44,6 +45,7 @@ class Stack:
         self.simulator = Child("simulator", ["simulator", "--port", self.sim_url.rsplit(":", 1)[1]], {}, self.dir)
         self.server = Child("server", ["serve", "--port", str(self.server_port)], self.env, self.dir)
         self.workers: list[Child] = []
+        self._worker_names = itertools.count()
         # Our own reads (the checks); lazy, so it connects once the cluster is up.
         self.engine = create_engine(self.cluster.url, pool_pre_ping=True, pool_size=4)
         self.sim = httpx.Client(base_url=self.sim_url, timeout=60)
@@ -69,15 +71,18 @@ class Stack:
         self.server.kill()
         self.start_server()
 
-    def start_workers(self, count: int, concurrency: int) -> list[Child]:
-        fresh = [Child(f"worker-{len(self.workers) + i}", ["worker", "--concurrency", str(concurrency)], self.env,
-                       self.dir).start() for i in range(count)]
+    def start_workers(self, count: int, concurrency: int, wait: bool = True) -> list[Child]:
+        """`wait`: until each has logged that it started, so a scenario's faults meet workers at work."""
+        fresh = [Child(f"worker-{next(self._worker_names)}", ["worker", "--concurrency", str(concurrency)], self.env,
+                       self.dir).start() for _ in range(count)]
         self.workers += fresh
+        for worker in fresh if wait else []:
+            worker.wait_logged("repairtext.worker: worker ")
         return fresh
 
     def replace_worker(self, old: Child) -> Child:
         """A new process in place of one that was killed (as a supervisor would start one)."""
-        return self.start_workers(1, int(old.args[-1]))[0]
+        return self.start_workers(1, int(old.args[-1]), wait=False)[0]
 
     def stop_workers(self) -> None:
         for worker in self.workers:
