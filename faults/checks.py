@@ -39,6 +39,7 @@ class Row:
     webhook_faults: int = 0  # 2xx webhooks without exactly one comment, and any webhook with two
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    details: list[str] = field(default_factory=list)  # the first few requests that went wrong, in full
 
     @property
     def failed(self) -> bool:
@@ -79,12 +80,22 @@ def credits_check(env: dict[str, str]) -> tuple[bool, str]:
     return result.returncode == 0, (result.stdout + result.stderr).strip()[-500:]
 
 
+def _describe(token: str, outcome: Outcome | None, db_rows: list, at_provider: list[dict]) -> str:
+    asked = (f"API answered {outcome.statuses} in {outcome.attempts} tries"
+             + (", found it existing" if outcome.found_existing else "")) if outcome else "never asked for"
+    rows = "; ".join(f"message {m.id} (ticket {m.ticket_id}, comment {m.comment_id}) {m.status} "
+                     f"provider id {m.provider_id} after {m.send_attempts} attempts" for m in db_rows) or "none"
+    sent = "; ".join(f"{m['id']} at {m['created_at']}" for m in at_provider) or "none"
+    return f"{token}: {asked}; recorded: {rows}; at the provider: {sent}"
+
+
 def check(row: Row, engine: Engine, sim: httpx.Client, env: dict[str, str], shop_ids: list[int],
           shop_senders: set[str], requests: dict[str, Outcome], webhooks: list[Webhook]) -> Row:
     ids = _ids(shop_ids)
     with engine.connect() as db:
         outbound = db.execute(text(
-            f"SELECT id, body, status, provider_id, credits FROM messages WHERE shop_id IN ({ids}) "
+            f"SELECT id, ticket_id, comment_id, body, status, provider_id, credits, send_attempts, created_at "
+            f"FROM messages WHERE shop_id IN ({ids}) "
             "AND direction = 'outbound'")).all()
         ledger = {r.message_id: (r.debited, r.refunded) for r in db.execute(text(
             f"SELECT message_id, -coalesce(sum(CASE WHEN kind = 'debit' THEN amount END), 0) AS debited, "
@@ -115,6 +126,7 @@ def check(row: Row, engine: Engine, sim: httpx.Client, env: dict[str, str], shop
         db_rows = rows_by_token.get(token, [])
         live = [m for m in db_rows if m.status not in ("failed", "rejected")]
         n = at_provider.get(token, 0)
+        counts = (row.duplicates, row.lost, mismatched, api_lost)
         if outcome is not None and outcome.accepted and not db_rows:
             api_lost += 1  # the API said yes and recorded no text
         if not live:
@@ -122,17 +134,19 @@ def check(row: Row, engine: Engine, sim: httpx.Client, env: dict[str, str], shop
                 failed_rows += 1
                 row.lost += n == 0
             row.duplicates += n  # the customer got a text we recorded as failed, or not at all
-            continue
-        row.texts += 1
-        if n == 1:
-            row.sent_once += 1
-        elif n == 0:
-            row.lost += 1
         else:
-            row.duplicates += n - 1
-        for m in live:
-            if m.provider_id and (m.provider_id not in sim_ids or token not in sim_ids[m.provider_id]["body"]):
-                mismatched += 1
+            row.texts += 1
+            if n == 1:
+                row.sent_once += 1
+            elif n == 0:
+                row.lost += 1
+            else:
+                row.duplicates += n - 1
+            for m in live:
+                if m.provider_id and (m.provider_id not in sim_ids or token not in sim_ids[m.provider_id]["body"]):
+                    mismatched += 1
+        if counts != (row.duplicates, row.lost, mismatched, api_lost) and len(row.details) < 10:
+            row.details.append(_describe(token, outcome, db_rows, [m for m in sent if token in m["body"]]))
     row.lost += api_lost
     row.duplicates += len(unknown)
     row.stuck = jobs + waiting

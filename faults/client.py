@@ -35,6 +35,7 @@ class Outcome:
     """What a request that texts someone came to: `status` is the last HTTP status (None: never answered)."""
 
     status: int | None = None
+    statuses: list[int | None] = field(default_factory=list)  # every try's, for the report
     body: dict = field(default_factory=dict)
     attempts: int = 0
     found_existing: bool = False  # no 2xx, but what it asked for was there when we looked
@@ -81,6 +82,7 @@ class ShopApi:
             outcome.attempts += 1
             response = self._once("POST", path, json=json, headers={"Idempotency-Key": key})
             outcome.status = response.status_code if response is not None else None
+            outcome.statuses.append(outcome.status)
             if response is not None and not _retryable(response):
                 outcome.body = response.json() if response.content else {}
                 return outcome

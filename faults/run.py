@@ -76,6 +76,9 @@ def main(argv: list[str] | None = None) -> int:
         stack.close()
     print()
     print(table(rows))
+    for r in rows:
+        for line in r.details:
+            print(f"  {r.scenario}: {line}")
     failed = broken or any(r.failed for r in rows) or len(rows) != len(wanted)
     print(f"\nfaults: {'FAILED' if failed else 'passed'} in {time.monotonic() - started:.0f}s"
           + (f" (logs kept in {stack.dir})" if failed or args.keep else ""))

@@ -134,7 +134,9 @@ def _worker_faults(stack: Stack, traffic: Traffic, opts: Options, load_done: thr
     kills, held_by_killed, held_by_stalled = 0, 0, 0
     stalled: list[tuple[Child, float]] = []
     for tick in itertools.count():
-        if load_done.is_set() and len(stalled) == 2 or kills >= 8 or tick >= 15:
+        if len(stalled) == 2 and (load_done.is_set() or kills >= 8 or time.monotonic() - start > opts.load_seconds):
+            break
+        if tick >= 15:
             break
         stack.sim.post("/_sim/faults", json={"provider": "twilio", "kind": "http_status", "status": 500,
                                              "count": 2}).raise_for_status()
