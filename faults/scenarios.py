@@ -127,16 +127,14 @@ def _slow_answers(stack: Stack, count: int = 2) -> None:
 
 
 def _worker_faults(stack: Stack, traffic: Traffic, opts: Options, load_done: threading.Event) -> list[str]:
-    """Every 3 s while the load lasts, the busiest worker holding jobs is SIGKILLed and replaced (at most 8), or
-    (the first and third time) SIGSTOPped past its lease; provider 500s and slow answers throughout, so kills
+    """Every 3 s while the load lasts (and 10 s more), the busiest worker holding jobs is SIGKILLed and replaced
+    (at most 8), or (the first and third time) SIGSTOPped past its lease; provider 500s and slow answers throughout, so kills
     and stalls land mid-send and some texts are retries that look up before sending."""
     start = time.monotonic()
     kills, held_by_killed, held_by_stalled = 0, 0, 0
     stalled: list[tuple[Child, float]] = []
     for tick in itertools.count():
-        if len(stalled) == 2 and (load_done.is_set() or kills >= 8 or time.monotonic() - start > opts.load_seconds):
-            break
-        if tick >= 15:
+        if len(stalled) == 2 and (kills >= 8 or time.monotonic() - start > opts.load_seconds + 10) or tick >= 15:
             break
         stack.sim.post("/_sim/faults", json={"provider": "twilio", "kind": "http_status", "status": 500,
                                              "count": 2}).raise_for_status()
