@@ -175,7 +175,7 @@ def check(row: Row, engine: Engine, sim: httpx.Client, env: dict[str, str], shop
              "texts recorded failed": failed_rows, "provider ids matching no provider message": mismatched,
              "provider messages with no token": len(unknown), "messages whose ledger is off": bad_ledger,
              "webhooks without exactly one comment": row.webhook_faults, "jobs failed": failed_jobs,
-             "jobs/texts unfinished": jobs + waiting, "texts without a final status (info)": no_final}
+             "jobs/texts unfinished": jobs + waiting, "texts without a final status yet (info: receipts lost or still coming)": no_final}
     row.notes += [f"{label}: {count}" for label, count in notes.items() if count]
     if not ok:
         row.notes.append(f"credits check: {output}")

@@ -55,8 +55,10 @@ class Stack:
     def start(self) -> Stack:
         self.cluster.create().start()
         self.cluster.wait_ready()
-        subprocess.run([sys.executable, "-m", "repairtext.entrypoints.cli", "migrate"], check=True, timeout=180,
-                       env={**self.env, "PYTHONPATH": str(SRC)}, capture_output=True)
+        migrated = subprocess.run([sys.executable, "-m", "repairtext.entrypoints.cli", "migrate"], check=False,
+                                  timeout=180, env={**self.env, "PYTHONPATH": str(SRC)}, capture_output=True, text=True)
+        if migrated.returncode != 0:
+            raise RuntimeError(f"repairtext migrate failed: {(migrated.stdout + migrated.stderr)[-1500:]}")
         self.simulator.start()
         wait_http(self.sim_url + "/_sim/health", child=self.simulator)
         self.start_server()
