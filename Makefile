@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-sqlite test-postgres bench browser check clean
+.PHONY: demo test test-sqlite test-postgres bench faults browser check clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ check: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
+
+# Exactly once under injected faults (faults/README.md): its own PostgreSQL cluster, real serve/worker/simulator
+# processes; ~5 minutes. Not part of `make test`. Sizes: FAULTS_ARGS='--texts 1000 --webhooks 100'.
+faults: $(STAMP)
+	$(BIN)/python faults/run.py $(FAULTS_ARGS)
 
 clean:
 	rm -rf $(VENV) var
