@@ -12,13 +12,14 @@ import json
 from collections import deque
 from collections.abc import AsyncIterator
 
-from fastapi import APIRouter, Header, HTTPException
+from fastapi import APIRouter, Depends, Header, HTTPException, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from repairtext.adapters.event_hub import CLOSE, RESYNC, LiveEvent
 from repairtext.bootstrap import Context
-from repairtext.entrypoints.api.deps import ContextDep, ShopDep
+from repairtext.adapters.db.models import Shop
+from repairtext.entrypoints.api.deps import ContextDep, current_shop
 from repairtext.services import events
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
@@ -32,9 +33,24 @@ def sse(event: LiveEvent) -> str:
     return f"id: {event.id}\nevent: {event.kind}\ndata: {json.dumps(event.data(), separators=(',', ':'))}\n\n"
 
 
+def stream_shop(request: Request, ctx: ContextDep) -> Shop:
+    """An integration sends its API key; the staff pages' EventSource sends the signed-in session's cookie (an
+    EventSource cannot set headers). Both name exactly one shop."""
+    if request.headers.get("authorization"):
+        return current_shop(request, ctx)
+    from repairtext.entrypoints.web import auth
+
+    try:
+        return auth.current_staff(request, ctx).shop
+    except auth.SignInRequired:
+        raise HTTPException(401, "send your shop's API key as 'Authorization: Bearer <key>', or sign in",
+                            headers={"WWW-Authenticate": "Bearer"}) from None
+
+
 @router.get("/events", response_class=StreamingResponse,
             responses={200: {"content": {"text/event-stream": {}}, "description": "server-sent events"}})
-async def stream_events(shop: ShopDep, ctx: ContextDep, last_event_id: str | None = Header(default=None)):
+async def stream_events(ctx: ContextDep, shop: Shop = Depends(stream_shop),
+                        last_event_id: str | None = Header(default=None)):
     if ctx.events.streams(shop.id) >= STREAMS_PER_SHOP:
         raise HTTPException(429, f"at most {STREAMS_PER_SHOP} event streams per shop; close one",
                             headers={"Retry-After": "5"})

@@ -79,3 +79,52 @@ document.querySelectorAll("form[method=post]").forEach((form) => {
 window.addEventListener("pageshow", () => {
   document.querySelectorAll("form[data-submitting]").forEach((form) => { delete form.dataset.submitting; });
 });
+
+// Live pages: the shop's event stream says what just changed; the page asks the server for itself again and
+// swaps the parts that show it (the conversation, the ticket's head, the list, the navigation counts). The
+// server renders, as on a reload; what a person is typing is never touched. Without JavaScript, reload.
+(function live() {
+  const ticket = document.querySelector("[data-live-ticket]");
+  const list = document.querySelector("[data-live-list]");
+  if (!(ticket || list) || !window.EventSource) return;
+  const regions = ["live-timeline", "live-ticket-head", "live-list", "live-nav"];
+  const ticketId = ticket ? Number(ticket.dataset.liveTicket) : null;
+  let timer = null;
+  let busy = false;
+
+  async function refresh() {
+    if (busy) { timer = setTimeout(refresh, 200); return; }
+    busy = true;
+    try {
+      const response = await fetch(window.location.href, { credentials: "same-origin", headers: { "X-Live": "1" } });
+      if (!response.ok) return;
+      const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+      for (const id of regions) {
+        const mine = document.getElementById(id);
+        const theirs = fresh.getElementById(id);
+        if (mine && theirs && mine.innerHTML !== theirs.innerHTML) mine.innerHTML = theirs.innerHTML;
+      }
+      document.body.dataset.liveRefreshed = String(Date.now());
+    } finally {
+      busy = false;
+    }
+  }
+
+  function changed(event) {
+    let data = {};
+    try { data = JSON.parse(event.data || "{}"); } catch (error) { return; }
+    if (ticketId !== null && data.ticket_id !== ticketId && !list) {
+      // Another ticket: only the navigation counts may have changed.
+      if (event.type !== "message.received") return;
+    }
+    clearTimeout(timer);
+    timer = setTimeout(refresh, 120);
+  }
+
+  const stream = new EventSource("/api/v1/events");
+  for (const kind of ["message.received", "message.status", "comment.created", "ticket.updated"]) {
+    stream.addEventListener(kind, changed);
+  }
+  stream.addEventListener("resync", () => { clearTimeout(timer); timer = setTimeout(refresh, 120); });
+  stream.addEventListener("open", () => { document.body.dataset.live = "on"; });
+})();
