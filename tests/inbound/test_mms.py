@@ -163,7 +163,7 @@ def test_several_images_become_attachments_with_thumbnails_on_one_comment(shops,
     for attachment in reply["attachments"]:
         thumbnail_path = f"/portal/{token}/attachments/{attachment['id']}/thumbnail"
         assert thumbnail_path in portal.text
-        shown = httpx.get(ticket["portal_url"].split("/portal/")[0] + thumbnail_path, timeout=10)
+        shown = httpx.get(ticket["portal_url"].rsplit("/p/", 1)[0] + thumbnail_path, timeout=10)
         assert shown.status_code == 200 and max(opened(shown.content).size) <= 320
 
 

@@ -19,7 +19,7 @@ def test_initial_problem_text_goes_out_and_is_delivered(shops, sim, worker):
     assert worker.drain() == 1
     [sent] = sim.messages()
     assert sent["from"] == shop.number and sent["to"] == customer["phones"][0]["number"]
-    assert "Hi Jane, Fix-It has your repair as ticket #1: Cracked screen" in sent["body"]
+    assert "Hi Jane, Fix-It has repair #1 (Cracked screen)." in sent["body"]
     assert ticket["portal_url"] in sent["body"]
     [message] = eventually(_delivered(shop, ticket["id"]))
     assert message["provider_id"] == sent["id"] and message["trigger"] == "initial_problem"

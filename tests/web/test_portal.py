@@ -49,7 +49,7 @@ def test_portal_serves_only_this_tickets_public_pictures(shops, staff, mms_reply
 
     # Another ticket's link cannot reach it, nor can a made-up one.
     assert httpx.get(f"{other['portal_url']}/attachments/{attachment.id}").status_code == 404
-    made_up = re.sub(r"/portal/[^/]+", "/portal/nope", base)
+    made_up = re.sub(r"/(p|portal)/[^/]+", "/p/nope", base)
     assert httpx.get(f"{made_up}/attachments/{attachment.id}").status_code == 404
 
     # Staff see it through their own session; another shop's staff do not.

@@ -18,6 +18,15 @@ DEFAULT_STATUSES = (
 
 CLOSED_STATUSES = frozenset({RESOLVED})
 
+# The customer's portal link goes in texts, so it is short: /p/ and 12 URL-safe characters (72 random bits; the
+# portal also limits how often one address may miss). Links made before keep working, as /portal/<token> does.
+PORTAL_PATH = "/p/"
+PORTAL_TOKEN_BYTES = 9
+
+
+def portal_link(public_url: str, token: str) -> str:
+    return f"{public_url}{PORTAL_PATH}{token}"
+
 
 def is_open(status: str) -> bool:
     return status not in CLOSED_STATUSES

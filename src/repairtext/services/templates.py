@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from repairtext.adapters.db.models import Shop, SmsTemplate, Ticket
+from repairtext.domain import tickets as ticket_rules
 from repairtext.domain.errors import ValidationFailed
 from repairtext.domain.phones import display
 
@@ -28,9 +29,10 @@ STATUS_PREFIX = "status:"
 MAX_TEMPLATE_CHARS = 1600
 
 DEFAULT_TEMPLATES = {
+    # Worded to fit one segment (160 GSM-7 characters) for a typical name, shop and subject with the short link.
     INITIAL_PROBLEM: (
-        "Hi {{ customer.first_name }}, {{ shop.name }} has your repair as ticket #{{ ticket.number }}: "
-        "{{ ticket.subject }}. Track it at {{ ticket.portal_url }} - reply here to reach us."
+        "Hi {{ customer.first_name }}, {{ shop.name }} has repair #{{ ticket.number }} ({{ ticket.subject }}). "
+        "Status: {{ ticket.portal_url }} Reply to reach us"
     ),
     STATUS_PREFIX + "Ready for Pickup": (
         "Good news {{ customer.first_name }}! Ticket #{{ ticket.number }} ({{ ticket.subject }}) is ready "
@@ -143,7 +145,7 @@ def template_variables(shop: Shop, ticket: Ticket, public_url: str) -> dict:
         "customer": {"first_name": name.split()[0] if name.split() else name, "name": name},
         "ticket": {
             "number": ticket.number, "subject": ticket.subject, "status": ticket.status,
-            "problem": ticket.problem, "portal_url": f"{public_url}/portal/{ticket.portal_token}",
+            "problem": ticket.problem, "portal_url": ticket_rules.portal_link(public_url, ticket.portal_token),
         },
         "shop": {"name": shop.name, "phone": display(shop.numbers[0].e164) if shop.numbers else ""},
     }

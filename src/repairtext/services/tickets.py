@@ -61,7 +61,7 @@ def open_ticket(ctx: Context, session: Session, shop_id: int, *, customer_id: in
     shop = session.get(Shop, shop_id)
     ticket = Ticket(shop_id=shop_id, customer_id=customer.id, number=_next_number(session, shop_id),
                     subject=subject, problem=problem or "", status=rules.NEW,
-                    portal_token=secrets.token_urlsafe(24), created_at=now, updated_at=now, last_activity_at=now)
+                    portal_token=secrets.token_urlsafe(rules.PORTAL_TOKEN_BYTES), created_at=now, updated_at=now, last_activity_at=now)
     ticket.customer = customer
     session.add(ticket)
     session.flush()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from repairtext.adapters.db.models import Attachment, Comment, Customer, Message, Shop, Ticket
+from repairtext.domain import tickets
 from repairtext.domain.quiet_hours import QuietHours
 from repairtext.services.opt_outs import OptedOut
 
@@ -15,7 +16,7 @@ def customer_view(c: Customer, opted_out: OptedOut | None) -> dict:
 
 
 def portal_url(public_url: str, ticket: Ticket) -> str:
-    return f"{public_url}/portal/{ticket.portal_token}"
+    return tickets.portal_link(public_url, ticket.portal_token)
 
 
 def ticket_view(t: Ticket, public_url: str) -> dict:

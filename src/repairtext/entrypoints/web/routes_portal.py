@@ -26,6 +26,7 @@ def _guard(ctx, request: Request) -> tuple:
     return by_address
 
 
+@router.get("/p/{token}")
 @router.get("/portal/{token}")
 def portal(request: Request, token: str, ctx: ContextDep) -> Response:
     by_address = _guard(ctx, request)
@@ -54,11 +55,13 @@ def _portal_file(ctx, request: Request, token: str, attachment_id: int, thumbnai
                                extra_headers={"Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"})
 
 
+@router.get("/p/{token}/attachments/{attachment_id:int}")
 @router.get("/portal/{token}/attachments/{attachment_id:int}")
 def portal_attachment(request: Request, token: str, attachment_id: Id, ctx: ContextDep) -> Response:
     return _portal_file(ctx, request, token, attachment_id, thumbnail=False)
 
 
+@router.get("/p/{token}/attachments/{attachment_id:int}/thumbnail")
 @router.get("/portal/{token}/attachments/{attachment_id:int}/thumbnail")
 def portal_thumbnail(request: Request, token: str, attachment_id: Id, ctx: ContextDep) -> Response:
     return _portal_file(ctx, request, token, attachment_id, thumbnail=True)
