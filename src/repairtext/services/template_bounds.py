@@ -15,21 +15,28 @@ from __future__ import annotations
 
 import functools
 import time
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from liquid import BoundTemplate, Undefined
 from liquid.builtin.content import ContentNode
 from liquid.builtin.expressions import FilteredExpression, Path
 from liquid.builtin.expressions.primitive import Literal
 from liquid.builtin.output import OutputNode
-from liquid.exceptions import FilterArgumentError, OutputStreamLimitError, ResourceLimitError
+from liquid.exceptions import (
+    FilterArgumentError,
+    FilterError,
+    OutputStreamLimitError,
+    ResourceLimitError,
+)
 from liquid.filter import sequence_filter
 
 MAX_TEXT_CHARS = 4_800       # as long as a text a person may type (CommentIn.sms_body)
 MAX_VALUE_CHARS = 40_000     # four times the longest variable (ticket.problem), so filters on it still work
 MAX_WORK = 400_000           # characters all filters of one render may read and write: ~10 passes over the above
+MAX_DIGITS = 4_000
 CPU_SECONDS = 0.2            # never reached by a template within MAX_WORK; there in case a filter is slower
 
 # The longest each variable can be (their columns and API limits); the portal URL with a generous public URL.
@@ -74,11 +81,13 @@ def size_of(value: object) -> int:
         return len(value)
     if isinstance(value, (list, tuple)):
         return len(value) + sum(size_of(item) for item in value)
-    if isinstance(value, bool) or value is None or isinstance(value, Undefined):
-        return 5
+    if isinstance(value, Undefined):
+        return 0
+    if value is None or isinstance(value, bool):
+        return 5  # at most 'false'; a nil in a list is joined as 'None'
     if isinstance(value, int):
         return abs(value).bit_length() * 30103 // 100_000 + 2  # its digits, without str() (4,300-digit limit)
-    return 32  # floats, decimals, dates
+    return len(str(value))  # floats, decimals, dates, Liquid's nil: short whatever their value
 
 
 def _as_text(value: object) -> str:
@@ -117,10 +126,17 @@ def bounded_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
         budget.spend(size_of(value) + sum(size_of(a) for a in args))
         if size_first is not None and size_first(value, *args) > MAX_VALUE_CHARS:
             raise _too_big(name)
-        result = func(value, *args, **kwargs)
+        try:
+            result = func(value, *args, **kwargs)
+        except (ArithmeticError, ValueError, LookupError, RecursionError) as exc:
+            # Liquid turns a filter's TypeError into a template error, not these: `{{ customer.name | sum }}`
+            # raised decimal.InvalidOperation, a 500. A filter failing on a shop's values is the template's error.
+            raise FilterError(f"{name}: cannot take this value ({type(exc).__name__})", token=None) from None
         made = size_of(result)
         if made > MAX_VALUE_CHARS:
             raise _too_big(name)
+        if isinstance(result, int) and made > MAX_DIGITS:  # str() refuses 4,300 digits: a 500, not a text
+            raise TemplateTooCostly(f"'{name}' can produce a number of more than {MAX_DIGITS:,} digits", token=None)
         budget.spend(made)
         return result
 
@@ -188,7 +204,7 @@ class Arg:
 
 
 def _keep(n: int, args: list[Arg]) -> int:
-    return n + 1  # at most the input (made a one-item list, for the array filters given a string)
+    return n + 5  # at most the input, made a one-item list (the array filters given a string), or nil
 
 
 def _plus_args(n: int, args: list[Arg]) -> int:
@@ -200,7 +216,7 @@ def _times(factor: int, extra: int = 0) -> Callable[[int, list[Arg]], int]:
 
 
 def _number(n: int, args: list[Arg]) -> int:
-    return n + sum(a.chars for a in args) + 32
+    return n + sum(a.chars for a in args) + 320  # the arguments' digits; a float made an int has up to 309
 
 
 def _replace(n: int, args: list[Arg]) -> int:
