@@ -145,7 +145,7 @@ def test_rendering_is_bounded_while_it_runs_without_the_save_check():
     }
     for source, expected in cases.items():
         tracemalloc.start()
-        started = time.monotonic()
+        started = time.thread_time()  # this thread's CPU: the work done, whatever else the machine runs
         try:
             sandbox.from_string(source).render(**variables)
             raise AssertionError(f"rendered: {source[:60]}")
@@ -154,7 +154,7 @@ def test_rendering_is_bounded_while_it_runs_without_the_save_check():
         finally:
             _, peak = tracemalloc.get_traced_memory()
             tracemalloc.stop()
-        assert time.monotonic() - started < 0.5, source[:60]
+        assert time.thread_time() - started < 0.5, source[:60]
         assert peak < 5_000_000, (source[:60], peak)
 
 
@@ -191,7 +191,7 @@ print(json.dumps(answers), flush=True)
 """
 
 
-def _flood_while_measuring(live_server, attacker, requests, bystander, seconds: float = 2.0):
+def _flood_while_measuring(live_server, attacker, requests, bystander, seconds: float = 1.5):
     """Shop A sends `requests` from 4 connections for `seconds`; meanwhile shop B's GET /shop latencies."""
     flood = subprocess.Popen([sys.executable, "-c", FLOOD, json.dumps([live_server.url, attacker.api_key, requests,
                                                                        seconds, 4])],
@@ -227,10 +227,10 @@ def test_one_shop_doing_its_worst_does_not_slow_another_shop(shops, live_server)
     ordinary = [["POST", "/api/v1/templates/preview",
                  {"body": "Hi {{ customer.first_name }}, #{{ ticket.number }} is in.", "ticket_id": ticket["id"]}]]
     # The machine is shared: B's latency under the same flood of ordinary previews is the yardstick, measured
-    # in turns with the bombs so both see the same background load.
+    # in turns with the bombs (three rounds) so that both see the same background load.
     seen: dict[str, list[float]] = {"ordinary": [], "bombs": []}
     answered: dict[str, list] = {"ordinary": [], "bombs": []}
-    for kind, requests in (("ordinary", ordinary), ("bombs", bombs)) * 2:
+    for kind, requests in (("ordinary", ordinary), ("bombs", bombs)) * 3:
         latencies, answers = _flood_while_measuring(live_server, attacker, requests, bystander)
         seen[kind] += latencies
         answered[kind] += answers
@@ -241,10 +241,11 @@ def test_one_shop_doing_its_worst_does_not_slow_another_shop(shops, live_server)
     bombs = {"answers": _p95([e for _, e in answered["bombs"]]), "B": _p95(seen["bombs"])}
     print(f"p95 of A's answers: ordinary {ordinary['answers'] * 1000:.0f} ms, bombs {bombs['answers'] * 1000:.0f} "
           f"ms; of B's GET /shop meanwhile: {ordinary['B'] * 1000:.0f} ms, {bombs['B'] * 1000:.0f} ms", file=sys.stderr)
-    # The issue's bombs took 2 s each and slowed B from 3 ms to 678 ms; these bounds break long before that, and
-    # on a shared, busy machine allow what the same flood of ordinary previews costs.
-    assert bombs["answers"] < max(0.25, 1.5 * ordinary["answers"] + 0.02), (ordinary, bombs)
-    assert bombs["B"] < max(0.15, 1.5 * ordinary["B"] + 0.02), (ordinary, bombs)
+    # The issue's bombs took 2 s each and slowed B from 3 ms to 678 ms (the unbounded sandbox here: timeouts and
+    # reset connections). These bounds break long before that; on a busy shared machine, where any flood slows B,
+    # they allow twice what the same flood of ordinary previews costs.
+    assert bombs["answers"] < max(0.25, 2 * ordinary["answers"] + 0.02), (ordinary, bombs)
+    assert bombs["B"] < max(0.15, 2 * ordinary["B"] + 0.02), (ordinary, bombs)
 
 
 # --- The save check is sound: what it lets through renders within the bounds for any ticket -------------------

@@ -2,13 +2,14 @@
 
 The sandbox has no loops, so each filter runs at most once per render, but one filter can multiply its input:
 eight nested `replace` filters turn 10 characters into a billion. So while a template renders, every value a filter
-makes is capped (MAX_VALUE_CHARS, checked before `replace` and `join` build it and after every other filter, none
-of which grows a value more than 12-fold), the text is capped (MAX_TEXT_CHARS), and so is the render's work
-(MAX_WORK: the characters filters read and write, plus one a call; and CPU_SECONDS as a last resort).
+makes is capped (MAX_VALUE_CHARS: checked before `replace` and `join` build it, after any other filter, whose result
+is at most 12 times its input and arguments), the text is capped (MAX_TEXT_CHARS), and so is the render's work
+(MAX_WORK: the characters filters read and write, plus one a call; CPU_SECONDS as a last resort).
 
-The same rules, applied to the template alone with each variable at its longest, give an upper bound on every
-value, on the text and on the work; `check_cost` refuses a template whose bound breaks a limit, so a template that
-saves can render for any ticket, and one saved before these bounds existed has its text refused, not run away.
+RULES, applied to the template alone with each variable at its longest, give an upper bound on every value, on the
+text and on the work; `cost_problem` names the first bound a template could break, and the template is refused
+when saved. So a template that saves renders within the bounds for any ticket (tests/security checks each rule
+against its filter), and one saved before these bounds existed has its text refused instead of running away.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from liquid.filter import sequence_filter
 MAX_TEXT_CHARS = 4_800       # as long as a text a person may type (CommentIn.sms_body)
 MAX_VALUE_CHARS = 40_000     # four times the longest variable (ticket.problem), so filters on it still work
 MAX_WORK = 400_000           # characters all filters of one render may read and write: ~10 passes over the above
-MAX_DIGITS = 4_000
+MAX_DIGITS = 4_000           # Python's str() refuses ints of over 4,300 digits
 CPU_SECONDS = 0.2            # never reached by a template within MAX_WORK; there in case a filter is slower
 
 # The longest each variable can be (their columns and API limits); the portal URL with a generous public URL.
@@ -49,6 +50,7 @@ TOO_BIG = "'{name}' can produce more than {limit:,} characters (the most any val
 TOO_LONG = "the text would be more than {limit:,} characters (the most a text may hold)"
 TEMPLATE_TOO_LONG = ("the template can produce more than {limit:,} characters (the most a text may hold); "
                      "shorten long variables, e.g. {{{{ ticket.problem | truncate: 300 }}}}")
+TOO_SLOW = "the template takes longer than one text may take ({limit} s of CPU)"
 TOO_MUCH_WORK = ("the template does more work than one text may take (its filters would handle more than "
                  "{limit:,} characters)")
 
@@ -69,7 +71,7 @@ class _Budget:
         if self.work > MAX_WORK:
             raise TemplateTooCostly(TOO_MUCH_WORK.format(limit=MAX_WORK), token=None)
         if time.thread_time() > self.cpu_deadline:
-            raise TemplateTooCostly(TOO_MUCH_WORK.format(limit=MAX_WORK), token=None)
+            raise TemplateTooCostly(TOO_SLOW.format(limit=CPU_SECONDS), token=None)
 
 
 _budget: ContextVar[_Budget | None] = ContextVar("template_budget", default=None)
@@ -135,7 +137,7 @@ def bounded_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
         made = size_of(result)
         if made > MAX_VALUE_CHARS:
             raise _too_big(name)
-        if isinstance(result, int) and made > MAX_DIGITS:  # str() refuses 4,300 digits: a 500, not a text
+        if isinstance(result, int) and made > MAX_DIGITS:  # its str() would raise: a 500, not a text
             raise TemplateTooCostly(f"'{name}' can produce a number of more than {MAX_DIGITS:,} digits", token=None)
         budget.spend(made)
         return result
@@ -284,6 +286,13 @@ class CostProblem:
     message: str
 
 
+class _Refused(Exception):
+    """Carries the first problem out of the walk over a template's filters."""
+
+    def __init__(self, problem: CostProblem):
+        self.problem = problem
+
+
 def _primitive_chars(expression: object) -> Arg:
     if isinstance(expression, Literal):
         value = expression.value
@@ -308,11 +317,6 @@ def _value_bound(expression: FilteredExpression, work: list[int]) -> int:
             raise _Refused(CostProblem(f.token.start_index, TOO_BIG.format(name=f.name, limit=MAX_VALUE_CHARS)))
         n, may_be_list = result, f.name in _MAKE_LISTS or (may_be_list and f.name not in _STRING_FILTERS)
     return n
-
-
-class _Refused(Exception):
-    def __init__(self, problem: CostProblem):
-        self.problem = problem
 
 
 def cost_problem(nodes: list, expressions: list) -> CostProblem | None:
