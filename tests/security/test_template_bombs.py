@@ -48,7 +48,7 @@ def test_bombs_are_refused_when_saved_or_previewed_and_fast(shops):
             response = shop.api.request(method, path, json=payload)
             elapsed = time.monotonic() - started
             message = _problem(response)
-            assert elapsed < 0.5, (name, method, elapsed)
+            assert elapsed < 1.0, (name, method, elapsed)  # the unbounded bomb took 2 s and 1.2 GB
             if name == "work":
                 assert "more work than one text may take" in message, message
             else:
@@ -105,7 +105,7 @@ def test_a_bomb_saved_before_the_bounds_refuses_only_that_text(shops, ctx, sim, 
     _saved_before_the_bounds(ctx, shop.id, "status:Ready for Pickup", "{{ customer.first_name | append: ")
     started = time.monotonic()
     ticket = shop.ticket(shop.customer("Jane Cooper")["id"])   # the ticket opens (201) all the same
-    assert time.monotonic() - started < 0.5
+    assert time.monotonic() - started < 1.0
     [message] = shop.messages(ticket_id=ticket["id"])
     assert message["status"] == "rejected" and message["error_code"] == "template_failed"
     assert message["error"] == ("the initial_problem template cannot be used: line 1: 'replace' can produce more "

@@ -41,7 +41,7 @@ def test_a_template_bomb_is_refused_on_the_page_before_it_runs(shops, staff):
     bomb = "{{ 'aaaaaaaaaa'" + " | replace: 'a', 'aaaaaaaaaa'" * 8 + " }}"
     for path in ("/templates/save", "/templates/preview"):
         r = web.submit(path, trigger="initial_problem", body=bomb, ticket_id=str(ticket["id"]))
-        assert r.status_code == 422 and r.elapsed.total_seconds() < 0.5
+        assert r.status_code == 422 and r.elapsed.total_seconds() < 1.0
         assert _error_block(r.text).startswith("line 1: &#39;replace&#39; can produce more than 40,000 characters")
     assert "has your repair as ticket #" in shop.api.get("/api/v1/templates").text  # the saved one is untouched
 
