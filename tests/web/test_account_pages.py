@@ -36,6 +36,18 @@ def test_a_broken_template_is_refused_with_its_line_and_problem(shops, staff):
         ["{{ customer.first_name }}, we started on #{{ ticket.number }}."]
 
 
+def test_a_template_bomb_is_refused_on_the_page_before_it_runs(shops, staff):
+    shop = shops.create()
+    ticket = shop.ticket(shop.customer()["id"])
+    web = staff(shop)
+    bomb = "{{ 'aaaaaaaaaa'" + " | replace: 'a', 'aaaaaaaaaa'" * 8 + " }}"
+    for path in ("/templates/save", "/templates/preview"):
+        r = web.submit(path, trigger="initial_problem", body=bomb, ticket_id=str(ticket["id"]))
+        assert r.status_code == 422 and r.elapsed.total_seconds() < 1.0
+        assert _error_block(r.text).startswith("line 1: &#39;replace&#39; can produce more than 40,000 characters")
+    assert "has repair #{{ ticket.number }}" in shop.api.get("/api/v1/templates").text  # the saved one is untouched
+
+
 def test_preview_renders_a_draft_for_a_ticket_with_its_cost(shops, staff):
     shop = shops.create(name="Fix-It")
     ticket = shop.ticket(shop.customer("Jane Cooper")["id"], subject="Cracked screen")

@@ -153,6 +153,14 @@ def do_text_customer_about_ticket(ctx: Context, session: Session, shop: Shop, ti
     return [_record_refusal(session, shop, ticket, customer, to, body, trigger, refusal, now, comment_id)]
 
 
+def do_refuse_text_about_ticket(ctx: Context, session: Session, shop: Shop, ticket: Ticket, trigger: str,
+                                refusal: Refusal) -> Message:
+    """A text that cannot even be written (its template cannot render), recorded as every refusal is."""
+    recipient = recipient_of(session, ticket.customer)
+    to = recipient.mobile_numbers[0] if recipient.mobile_numbers else ""
+    return _record_refusal(session, shop, ticket, ticket.customer, to, "", trigger, refusal, ctx.clock.now())
+
+
 # Texts the customer may have received: a queued (e.g. held for quiet hours), rejected or failed one is not
 # what they are answering.
 REACHED_PROVIDER = ("accepted", "sent", "delivered", "undelivered")

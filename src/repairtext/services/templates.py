@@ -4,9 +4,11 @@ A shop's template runs inside the shared service, so its cost must be bounded by
 keeps only the tags a text message needs (output, if/unless/case, comments, raw): no loops, no assign or
 capture (with them, a loop that doubles a string is exponential), no include/render (no loader either: no
 file access), and no range literals (`(1..100000000) | join` builds gigabytes without any loop). With those
-gone, rendering is linear in the template, and Liquid's limits on output and nesting apply on top. Undefined
-variables are errors. A template is checked when it is saved (syntax, unknown variables, filters, ranges),
-so a broken template never reaches a customer.
+gone, each filter runs at most once a render; what one filter can still do (multiply its input: eight nested
+`replace` filters make a billion characters of ten) is bounded by template_bounds, while rendering and, from the
+template alone, when it is saved. Undefined variables are errors. A template is checked when it is saved (syntax,
+unknown variables, filters, ranges, cost), so a broken template never reaches a customer; one saved before a check
+existed has its text refused with the reason (services/tickets.py).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from repairtext.adapters.db.models import Shop, SmsTemplate, Ticket
 from repairtext.domain import tickets as ticket_rules
 from repairtext.domain.errors import ValidationFailed
 from repairtext.domain.phones import display
+from repairtext.services import template_bounds as bounds
 
 INITIAL_PROBLEM = "initial_problem"
 STATUS_PREFIX = "status:"
@@ -53,8 +56,9 @@ VARIABLES = {
 
 
 class SandboxedEnvironment(Environment):
+    template_class = bounds.BoundedTemplate
     loop_iteration_limit = 1_000
-    output_stream_limit = 10_000
+    output_stream_limit = bounds.OUTPUT_STREAM_BYTES
     context_depth_limit = 10
     local_namespace_limit = 2_000
 
@@ -65,9 +69,14 @@ class SandboxedEnvironment(Environment):
         super().setup_tags_and_filters(*args, **kwargs)
         for tag in set(self.tags) - self.ALLOWED_TAGS:
             del self.tags[tag]
+        self.filters["uniq"] = bounds.uniq
+        unruled = set(self.filters) - set(bounds.RULES)
+        if unruled:
+            raise RuntimeError(f"filters without a cost rule in template_bounds.RULES: {sorted(unruled)}")
+        self.filters = {name: bounds.bounded_filter(name, f) for name, f in self.filters.items()}
 
 
-_env = SandboxedEnvironment(undefined=StrictUndefined)
+sandbox = SandboxedEnvironment(undefined=StrictUndefined)
 
 
 @dataclass(frozen=True)
@@ -86,7 +95,7 @@ def check_template(source: str, field: str = "body"):
     if len(source) > MAX_TEMPLATE_CHARS:
         raise ValidationFailed.on(field, f"a template may be at most {MAX_TEMPLATE_CHARS} characters")
     try:
-        template = _env.from_string(source)
+        template = sandbox.from_string(source)
     except LiquidError as exc:
         token = getattr(exc, "token", None)
         line = _line_of(source, getattr(token, "start_index", 0))
@@ -100,18 +109,24 @@ def check_template(source: str, field: str = "body"):
             if len(use.segments) < 2 or use.segments[1] not in VARIABLES[name]:
                 known = ", ".join(f"{name}.{v}" for v in sorted(VARIABLES[name]))
                 raise ValidationFailed.on(field, f"line {line}: unknown variable '{path}' (known: {known})")
-    unknown_filters = [f for f in template.filter_names() if f not in _env.filters]
+    unknown_filters = [f for f in template.filter_names() if f not in sandbox.filters]
     if unknown_filters:
         raise ValidationFailed.on(field, f"unknown filter '{unknown_filters[0]}'")
-    for expression in _expressions(template):
+    nodes = list(_nodes(template))
+    expressions = [e for node in nodes for e in _walk(node.expressions())]
+    for expression in expressions:
         if isinstance(expression, RangeLiteral):
             line = _line_of(source, expression.token.start_index)
             raise ValidationFailed.on(field, f"line {line}: ranges like {expression} are not allowed in a text")
+    problem = bounds.cost_problem(nodes, expressions)
+    if problem is not None:
+        where = f"line {_line_of(source, problem.index)}: " if problem.index is not None else ""
+        raise ValidationFailed.on(field, where + problem.message)
     return template
 
 
-def _expressions(template):
-    """Every expression in the template, however deeply nested in tags and filters."""
+def _nodes(template):
+    """Every node in the template, however deeply nested in tags."""
     context = RenderContext(template)
 
     def nodes(level):
@@ -119,14 +134,14 @@ def _expressions(template):
             yield node
             yield from nodes(node.children(context, include_partials=False))
 
-    def walk(expression):
-        yield expression
-        for child in expression.children():
-            yield from walk(child)
+    return nodes(template.nodes)
 
-    for node in nodes(template.nodes):
-        for expression in node.expressions():
-            yield from walk(expression)
+
+def _walk(expressions):
+    """These expressions and every one nested in them (filters' arguments, conditions' terms)."""
+    for expression in expressions:
+        yield expression
+        yield from _walk(expression.children())
 
 
 def check_trigger(session: Session, shop_id: int, trigger: str) -> str:
@@ -152,8 +167,13 @@ def template_variables(shop: Shop, ticket: Ticket, public_url: str) -> dict:
 
 
 def render(source: str, variables: dict) -> str:
+    """The text `source` makes for these variables, within the bounds; ValidationFailed says why not."""
+    template = check_template(source)
     try:
-        return check_template(source).render(**variables).strip()
+        return template.render(**variables)
+    except bounds.TemplateTooCostly as exc:
+        where = f"line {_line_of(source, exc.token.start_index)}: " if exc.token else ""
+        raise ValidationFailed.on("body", where + str(exc.message)) from None
     except LiquidError as exc:
         raise ValidationFailed.on("body", f"cannot render: {exc.message}") from None
 

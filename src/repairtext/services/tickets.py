@@ -11,11 +11,12 @@ from sqlalchemy.orm import Session, selectinload
 from repairtext.adapters.db.models import Comment, Customer, Shop, Ticket
 from repairtext.bootstrap import Context
 from repairtext.domain import tickets as rules
+from repairtext.domain.eligibility import Refusal
 from repairtext.domain.errors import NotFound, ValidationFailed
 from repairtext.services import events, templates
 from repairtext.services.comments import add_comment
 from repairtext.services.customers import check_text, get_customer
-from repairtext.services.outbound import do_text_customer_about_ticket
+from repairtext.services.outbound import do_refuse_text_about_ticket, do_text_customer_about_ticket
 from repairtext.services.shops import status_names
 
 
@@ -37,7 +38,13 @@ def _send_template(ctx: Context, session: Session, shop: Shop, ticket: Ticket, t
     source = templates.template_for(session, shop.id, trigger)
     if source is None:
         return
-    text = templates.render(source, templates.template_variables(shop, ticket, ctx.settings.public_url))
+    try:
+        text = templates.render(source, templates.template_variables(shop, ticket, ctx.settings.public_url))
+    except ValidationFailed as exc:
+        # A template saved before a check it now fails (or one this ticket's values break): refuse only this text.
+        reason = f"the {trigger} template cannot be used: {'; '.join(e.message for e in exc.errors)}"
+        do_refuse_text_about_ticket(ctx, session, shop, ticket, trigger, Refusal("template_failed", reason))
+        return
     if text:
         do_text_customer_about_ticket(ctx, session, shop, ticket, text, trigger, automatic=True)
 
