@@ -1,7 +1,7 @@
 """Delivery receipts: status callbacks update a message and keep its history.
 
-Callbacks come more than once and out of order (`delivered` before `sent`); a status only moves forward,
-and never away from a final one. Twilio does not charge for `failed` messages, so those credits come back;
+Callbacks come more than once and out of order (`delivered` before `sent`); domain/message_status.py says
+how a status may move (only forward, never away from a final one) and adapters/db/statuses.py writes it. Twilio does not charge for `failed` messages, so those credits come back;
 `undelivered` is charged by the carrier and is not refunded.
 """
 
@@ -13,11 +13,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from repairtext.adapters.db.models import Customer, Message, MessageEvent, PendingReceipt, Shop
+from repairtext.adapters.db.statuses import StatusReport, write_statuses
 from repairtext.bootstrap import Context
 from repairtext.services import credits
 
-RANK = {"rejected": 9, "queued": 0, "sending": 1, "accepted": 2, "sent": 3, "delivered": 9, "undelivered": 9, "failed": 9}
-FINAL = frozenset({"delivered", "undelivered", "failed", "rejected"})
 
 TWILIO_STATUS = {
     "accepted": "accepted", "queued": "accepted", "scheduled": "accepted", "sending": "accepted",
@@ -38,16 +37,10 @@ def our_status(provider: str, provider_status: str) -> str | None:
 
 
 def set_status(session: Session, message: Message, status: str, now: datetime, *,
-               provider_status: str | None = None, error_code: str | None = None) -> bool:
-    """Move `message` to `status` if that is forward; the event is kept in the history either way."""
-    forward = message.status not in FINAL and RANK.get(status, 0) > RANK.get(message.status, 0)
-    session.add(MessageEvent(message_id=message.id, status=status, provider_status=provider_status,
-                             error_code=error_code, applied=forward, at=now))
-    if forward:
-        message.status, message.updated_at = status, now
-        if error_code:
-            message.error_code = error_code
-    return forward
+                provider_status: str | None = None, error_code: str | None = None) -> bool:
+    """Move `message` to `status` if the status rule allows it; the event is kept in the history either way."""
+    report = StatusReport(message.id, status, provider_status=provider_status, error_code=error_code)
+    return message.id in write_statuses(session, [report], now)
 
 
 def apply_receipt(ctx: Context, session: Session, message: Message, provider_status: str,

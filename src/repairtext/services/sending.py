@@ -22,10 +22,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from repairtext.adapters.db.models import Customer, Job, Message, MessageEvent, OptOut, PendingReceipt, Shop, Ticket
+from repairtext.adapters.db.models import Customer, Job, Message, OptOut, PendingReceipt, Shop, Ticket
+from repairtext.adapters.db.statuses import StatusReport, write_statuses
 from repairtext.adapters.providers.base import OutboundText, Provider, ProviderError, SendReceipt
 from repairtext.bootstrap import Context
 from repairtext.services import credits, opt_outs
@@ -233,14 +234,15 @@ def record_outcomes(ctx: Context, owner: str, outcomes: list[Outcome]) -> None:
             elif outcome.not_started:
                 if _owned(job, owner):
                     job.state, job.lease_until = "pending", None
-                    message.status = "queued" if message.status == "sending" else message.status
+                    _back_to_queue(session, message, now)
             else:
                 _record_failure(ctx, session, job, message, owner, outcome.error, now)
 
 
 def _record_accepted(session: Session, owner: str, outcomes: list[Outcome], now: datetime) -> None:
     """The common case, for a whole batch in a few statements: the provider took the texts. The same rules as
-    _record_success: the id is recorded unless the message already has one; the job closes only if ours."""
+    _record_success: the id is recorded unless the message already has one, the status moves as the status
+    rule allows (a text failed meanwhile stays failed), and the job closes only if ours."""
     if not outcomes:
         return
     db = session.connection()
@@ -249,17 +251,14 @@ def _record_accepted(session: Session, owner: str, outcomes: list[Outcome], now:
     ).scalars())
     fresh = [o for o in outcomes if o.attempt.message_id in unsent]
     if fresh:
-        db.execute(_MARK_ACCEPTED, [{"b_id": o.attempt.message_id, "b_pid": o.receipt.provider_id, "b_now": now}
-                                    for o in fresh])
-        db.execute(insert(MessageEvent), [
-            {"message_id": o.attempt.message_id, "status": "accepted", "provider_status": o.receipt.status,
-             "error_code": None, "applied": True, "at": now} for o in fresh])
+        db.execute(_RECORD_PROVIDER_ID, [{"b_id": o.attempt.message_id, "b_pid": o.receipt.provider_id} for o in fresh])
+        write_statuses(session, [StatusReport(o.attempt.message_id, "accepted", provider_status=o.receipt.status)
+                                 for o in fresh], now, clear_error=True)
     db.execute(_CLOSE_JOB, [{"b_id": o.attempt.job_id, "b_owner": owner, "b_now": now} for o in outcomes])
 
 
-_MARK_ACCEPTED = (update(Message).where(Message.id == bindparam("b_id"))
-                  .values(provider_id=bindparam("b_pid"), status="accepted", error=None, error_code=None,
-                          updated_at=bindparam("b_now")))
+_RECORD_PROVIDER_ID = (update(Message).where(Message.id == bindparam("b_id"), Message.provider_id.is_(None))
+                       .values(provider_id=bindparam("b_pid")))
 _CLOSE_JOB = (update(Job).where(Job.id == bindparam("b_id"), Job.state == "running", Job.locked_by == bindparam("b_owner"))
               .values(state="done", finished_at=bindparam("b_now"), last_error=None))
 
@@ -270,8 +269,8 @@ def _record_success(ctx: Context, session: Session, job: Job, message: Message, 
         # Recorded even if our lease ran out meanwhile: the text went, and whoever holds the job now will
         # find the provider id and stop.
         message.provider_id = receipt.provider_id
-        message.error, message.error_code = None, None
-        set_status(session, message, "accepted", now, provider_status=receipt.status)
+        if set_status(session, message, "accepted", now, provider_status=receipt.status):
+            message.error, message.error_code = None, None
         if receipt.provider_id in parked:
             apply_pending_receipts(ctx, session, message, now)
     if _owned(job, owner):
@@ -288,24 +287,32 @@ def _record_failure(ctx: Context, session: Session, job: Job, message: Message, 
     job.last_error = str(error)
     if error.retryable and job.attempts < job.max_attempts:
         job.state, job.run_after, job.lease_until = "pending", now + backoff(job.attempts, error.retry_after), None
-        message.status, message.error, message.updated_at = "queued", f"will retry: {error}", now
+        _back_to_queue(session, message, now)
+        message.error = f"will retry: {error}"
         return
     _fail(ctx, session, job, message, error.code, error.message, now, opted_out=error.opted_out)
+
+
+def _back_to_queue(session: Session, message: Message, now: datetime) -> None:
+    """An attempt that did not reach the provider: the text waits for its retry (the rule's one move back)."""
+    write_statuses(session, [StatusReport(message.id, "queued")], now, history=False)
 
 
 def _fail(ctx: Context, session: Session, job: Job, message: Message, code: str | None, reason: str,
           now: datetime, opted_out: bool = False) -> None:
     """The text will not go: fail it, give its credits back, tell staff on the ticket."""
     job.state, job.finished_at = "failed", now
-    message.error_code, message.error = code, reason
-    set_status(session, message, "failed", now, error_code=code)
-    if message.credits:
+    # A text that went or failed meanwhile keeps its status: its credits and its note are settled already.
+    moved = set_status(session, message, "failed", now, error_code=code)
+    if moved:
+        message.error_code, message.error = code, reason
+    if moved and message.credits:
         credits.refund(ctx, session, session.get(Shop, message.shop_id), message, f"send failed ({code or 'error'})")
     if opted_out and message.customer_id:
         customer = session.get(Customer, message.customer_id)
         customer.opted_out_at = customer.opted_out_at or now
         opt_outs.record_opt_out(session, message.shop_id, message.to_number, now)
-    if message.ticket_id:
+    if moved and message.ticket_id:
         ticket = session.get(Ticket, message.ticket_id)
         label = f"{code}: {reason}" if code else reason
         add_system_note(session, ticket, f"Text not sent: {label}.", now)
