@@ -20,6 +20,9 @@ from repairtext.services.comments import add_system_note
 from repairtext.services.sending import LEASE
 
 MEDIA_JOB = "inbound_media"
+# Where the platform's Twilio credentials may go with a media request: Twilio's own origins over https, and the
+# configured API base exactly (the simulator in tests and the demo). Any other allowed media host gets none.
+TWILIO_MEDIA_ORIGINS = ("https://api.twilio.com", "https://media.twiliocdn.com")
 MAX_MEDIA = 10
 log = logging.getLogger("repairtext.media")
 
@@ -29,11 +32,12 @@ def _fetcher(ctx: Context) -> MediaFetcher:
 
 
 def _process_item(ctx: Context, fetcher: MediaFetcher, item: dict, provider: str) -> dict:
-    auth = None
+    auth, origins = None, ()
     if provider == "twilio" and ctx.settings.twilio_account_sid:
         auth = (ctx.settings.twilio_account_sid, ctx.settings.twilio_auth_token)
+        origins = (*TWILIO_MEDIA_ORIGINS, ctx.settings.twilio_api_base)
     try:
-        fetched = fetcher.fetch(item["url"], auth=auth)
+        fetched = fetcher.fetch(item["url"], auth=auth, auth_origins=origins)
     except MediaUnavailable as exc:
         return dict(item, state="failed", reason=f"could not be downloaded: {exc.reason}")
     except MediaError as exc:

@@ -27,6 +27,10 @@ class StatusReport:
     error_code: str | None = None
 
 
+def _group(report: StatusReport) -> tuple[str, str]:
+    return report.status, report.error_code or ""
+
+
 def write_statuses(session: Session, reports: Sequence[StatusReport], now: datetime, *, history: bool = True,
                    clear_error: bool = False) -> set[int]:
     """Move each message to its reported status where the rule allows (one UPDATE per status reported); returns
@@ -34,8 +38,7 @@ def write_statuses(session: Session, reports: Sequence[StatusReport], now: datet
     the texts that moved; `history=False` for the outbox's own bookkeeping (`sending`, back to `queued`)."""
     assert len({r.message_id for r in reports}) == len(reports), "one report per message a call"
     moved: set[int] = set()
-    key = lambda r: (r.status, r.error_code or "")  # noqa: E731
-    for (status, error_code), group in groupby(sorted(reports, key=key), key=key):
+    for (status, error_code), group in groupby(sorted(reports, key=_group), key=_group):
         values: dict = {"status": status, "updated_at": now}
         if clear_error:
             values.update(error=None, error_code=None)
