@@ -49,7 +49,7 @@ def test_a_late_acceptance_does_not_revive_a_text_failed_for_stop(shops, sim, wo
     # No status callback on this attempt: the provider's receipts come after the worker records its outcome
     # (as they do at a real provider, seconds later), so the common, batched path records it.
     attempt = dataclasses.replace(attempt, text=dataclasses.replace(attempt.text, status_callback=None))
-    outcome = attempt_send(attempt, time.monotonic())
+    outcome = attempt_send(ctx, attempt, "stalled", time.monotonic())
     assert outcome.receipt is not None and len(sim.messages()) == 1
 
     clock.advance(LEASE + timedelta(seconds=1))

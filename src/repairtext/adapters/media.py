@@ -53,13 +53,16 @@ class MediaUnavailable(MediaError):
     """The server would not hand the media over.
 
     ``transient`` is True when retries ran out on a failure that might clear later (404, 5xx, timeouts):
-    a caller may reschedule. ``status_code`` is the last HTTP status seen, if any.
+    a caller may reschedule. ``status_code`` is the last HTTP status seen, if any. ``wait`` is set when the next
+    try was due later than the fetcher may sleep (``max_sleep``): the seconds to wait before asking again.
     """
 
-    def __init__(self, reason: str, *, transient: bool = False, status_code: int | None = None) -> None:
+    def __init__(self, reason: str, *, transient: bool = False, status_code: int | None = None,
+                 wait: float | None = None) -> None:
         super().__init__(reason)
         self.transient = transient
         self.status_code = status_code
+        self.wait = wait
 
 
 class _Retryable(Exception):
@@ -119,9 +122,12 @@ class MediaFetcher:
         total_timeout: float = 60.0,
         client: httpx.Client | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        max_sleep: float | None = None,
     ) -> None:
         """``timeout`` bounds each network operation (connect, each read); ``total_timeout`` bounds one
-        whole attempt, so a server dripping a byte every few seconds cannot hold a worker forever."""
+        whole attempt, so a server dripping a byte every few seconds cannot hold a worker forever. A retry due
+        later than ``max_sleep`` seconds is not waited for: MediaUnavailable says how long to wait instead (the
+        worker re-queues the job rather than hold a thread)."""
         if attempts < 1:
             raise ValueError("attempts must be at least 1")
         self._allowlist = HostAllowlist(allowed_hosts)
@@ -131,6 +137,7 @@ class MediaFetcher:
         self._timeout = httpx.Timeout(timeout)
         self._total_timeout = total_timeout
         self._sleep = sleep
+        self._max_sleep = max_sleep
         self._owns_client = client is None
         self._client = client or httpx.Client(follow_redirects=False)
 
@@ -155,7 +162,12 @@ class MediaFetcher:
         last: _Retryable | None = None
         for attempt in range(1, self._attempts + 1):
             if last is not None:
-                self._sleep(self._delay_before(attempt, last))
+                delay = self._delay_before(attempt, last)
+                if self._max_sleep is not None and max(delay, last.delay or 0.0) > self._max_sleep:
+                    raise MediaUnavailable(
+                        f"media at {_describe(start)} is not available yet ({last.reason})", transient=True,
+                        status_code=last.status_code, wait=max(delay, last.delay or 0.0))
+                self._sleep(delay)
             try:
                 # Each attempt restarts from the original URL: redirect targets (signed S3 URLs) expire.
                 return self._attempt(start, auth, origins)

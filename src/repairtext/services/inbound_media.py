@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import mimetypes
+from datetime import timedelta
 
 from repairtext.adapters.db.models import Attachment, Comment, Job, Message, Ticket
 from repairtext.adapters.images import ImageRefused, process_image
@@ -17,18 +18,28 @@ from repairtext.adapters.media import MediaError, MediaFetcher, MediaUnavailable
 from repairtext.bootstrap import Context
 from repairtext.domain.phones import supports_mms
 from repairtext.services.comments import add_system_note
-from repairtext.services.sending import LEASE
+from repairtext.services.sending import backoff, lease
 
 MEDIA_JOB = "inbound_media"
 # Where the platform's Twilio credentials may go with a media request: Twilio's own origins over https, and the
 # configured API base exactly (the simulator in tests and the demo). Any other allowed media host gets none.
 TWILIO_MEDIA_ORIGINS = ("https://api.twilio.com", "https://media.twiliocdn.com")
 MAX_MEDIA = 10
+# A media retry due later than this is not slept on in a worker thread: the job goes back in the queue with
+# run_after (its tries stay bounded by the job's max_attempts), and each wait is at most MAX_WAIT.
+MAX_SLEEP = 1.0
+MAX_WAIT = timedelta(minutes=5)
 log = logging.getLogger("repairtext.media")
 
 
 def _fetcher(ctx: Context) -> MediaFetcher:
-    return MediaFetcher(ctx.settings.media_hosts, backoff=ctx.media_backoff, client=ctx.http)
+    return MediaFetcher(ctx.settings.media_hosts, backoff=ctx.media_backoff, client=ctx.http, max_sleep=MAX_SLEEP)
+
+
+class _MustWait(Exception):
+    def __init__(self, seconds: float, reason: str) -> None:
+        super().__init__(reason)
+        self.seconds, self.reason = seconds, reason
 
 
 def _process_item(ctx: Context, fetcher: MediaFetcher, item: dict, provider: str) -> dict:
@@ -39,6 +50,8 @@ def _process_item(ctx: Context, fetcher: MediaFetcher, item: dict, provider: str
     try:
         fetched = fetcher.fetch(item["url"], auth=auth, auth_origins=origins)
     except MediaUnavailable as exc:
+        if exc.wait is not None:
+            raise _MustWait(exc.wait, exc.reason) from exc
         return dict(item, state="failed", reason=f"could not be downloaded: {exc.reason}")
     except MediaError as exc:
         return dict(item, state="refused", reason=exc.reason)
@@ -64,7 +77,7 @@ def _still_ours(ctx: Context, job_id: int, owner: str) -> bool:
         job = session.get(Job, job_id, with_for_update=True)
         if job.state != "running" or job.locked_by != owner:
             return False
-        job.lease_until = now + LEASE
+        job.lease_until = now + lease(ctx)
         return True
 
 
@@ -75,19 +88,31 @@ def process_media(ctx: Context, job_id: int, owner: str) -> None:
         job = session.get(Job, job_id)
         message = session.get(Message, job.message_id)
         items, provider, sender = list(message.media or []), message.provider, message.from_number
-    results = []
+        last_try = job.attempts >= job.max_attempts
+    results: dict[int, dict] = {}
     fetcher = _fetcher(ctx)
     for index, item in enumerate(items):
         if item.get("state") != "pending":
-            results.append(item)
-        elif index >= MAX_MEDIA:
-            results.append(dict(item, state="refused", reason=f"more than {MAX_MEDIA} media in one message"))
+            continue
+        if index >= MAX_MEDIA:
+            results[index] = dict(item, state="refused", reason=f"more than {MAX_MEDIA} media in one message")
         elif not supports_mms(sender):
-            results.append(dict(item, state="refused", reason="MMS is only supported for US and Canadian numbers"))
+            results[index] = dict(item, state="refused", reason="MMS is only supported for US and Canadian numbers")
         else:
             if not _still_ours(ctx, job_id, owner):
                 return  # another worker has the job now and does the whole of it
-            results.append(_process_item(ctx, fetcher, item, provider))
+            try:
+                results[index] = _process_item(ctx, fetcher, item, provider)
+            except _MustWait as wait:
+                if not last_try:
+                    _save(ctx, job_id, owner, results, wait_for=min(timedelta(seconds=wait.seconds), MAX_WAIT))
+                    return
+                results[index] = dict(item, state="failed", reason=f"could not be downloaded: {wait.reason}")
+    _save(ctx, job_id, owner, results)
+
+
+def _save(ctx: Context, job_id: int, owner: str, results: dict[int, dict], wait_for: timedelta | None = None) -> None:
+    """Keep what was fetched; then either finish (attaching it) or wait in the queue to fetch the rest."""
     now = ctx.clock.now()
     with ctx.db.transaction() as session:
         job = session.get(Job, job_id, with_for_update=True)
@@ -96,7 +121,14 @@ def process_media(ctx: Context, job_id: int, owner: str) -> None:
         # Locked: staff may be assigning this inbox text right now (do_assign locks it too), and each side must
         # see the other's work, or the images are stored but never attached.
         message = session.get(Message, job.message_id, with_for_update=True)
-        message.media, message.updated_at = results, now
+        current = list(message.media or [])
+        message.media = [results.get(i, item) if item.get("state") == "pending" else item
+                         for i, item in enumerate(current)]
+        message.updated_at = now
+        if wait_for is not None:
+            job.state, job.lease_until = "pending", None
+            job.run_after = now + max(wait_for, backoff(job.attempts, None))
+            return
         if message.ticket_id is not None:
             attach_processed_media(session, message, now)
         job.state, job.finished_at = "done", now

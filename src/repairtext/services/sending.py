@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
+from repairtext.adapters.db.jobs import renew_lease
 from repairtext.adapters.db.models import Customer, Job, Message, OptOut, PendingReceipt, Shop, Ticket
 from repairtext.adapters.db.statuses import StatusReport, write_statuses
 from repairtext.adapters.providers.base import OutboundText, Provider, ProviderError, SendReceipt
@@ -35,11 +36,13 @@ from repairtext.services.outbound import status_callback_url
 from repairtext.services.receipts import apply_pending_receipts, set_status
 
 MAX_BACKOFF = timedelta(minutes=30)
-# Covers a look-up and a send, each bounded by the provider timeout, with room to spare.
+# Covers a look-up and a send, each bounded by the provider timeout, with room to spare (the default of
+# REPAIRTEXT_JOB_LEASE_SECONDS; tests shorten it to pause a worker past it).
 LEASE = timedelta(seconds=60)
-# A send not started this long after its batch was marked is left for the next claim (its lease may be near
-# its end, and another worker could take the job while we were still about to send).
-START_WITHIN = LEASE / 3
+
+
+def lease(ctx: Context) -> timedelta:
+    return timedelta(seconds=ctx.settings.job_lease_seconds)
 
 
 @dataclass(frozen=True)
@@ -75,13 +78,10 @@ def process_send(ctx: Context, job_id: int, owner: str) -> None:
     process_send_batch(ctx, [job_id], owner)
 
 
-def process_send_batch(ctx: Context, job_ids: list[int], owner: str,
-                       run: Callable[[Callable, list], Iterable] | None = None) -> None:
-    run = run or (lambda fn, items: [fn(i) for i in items])
-    marked_at = time.monotonic()
+def process_send_batch(ctx: Context, job_ids: list[int], owner: str) -> None:
+    renewed_at = time.monotonic()
     attempts = begin_attempts(ctx, job_ids, owner)
-    outcomes = list(run(lambda a: attempt_send(a, marked_at), attempts))
-    record_outcomes(ctx, owner, outcomes)
+    record_outcomes(ctx, owner, [attempt_send(ctx, a, owner, renewed_at) for a in attempts])
 
 
 def _owned(job: Job | None, owner: str) -> bool:
@@ -100,7 +100,7 @@ def begin_attempts(ctx: Context, job_ids: list[int], owner: str) -> list[Attempt
         db = session.connection()
         owned = sorted(db.execute(
             update(Job).where(Job.id.in_(job_ids), Job.state == "running", Job.locked_by == owner)
-            .values(lease_until=now + LEASE).returning(Job.id, Job.message_id)).all())
+            .values(lease_until=now + lease(ctx)).returning(Job.id, Job.message_id)).all())
         if not owned:
             return []
         rows = {r.id: r for r in db.execute(select(*_BATCH_COLUMNS).where(
@@ -171,23 +171,42 @@ def _provider(ctx: Context, shop: Shop, name: str) -> Provider | ProviderError:
     return provider or ProviderError(f"the shop's {name} account is not configured", code="not_configured")
 
 
-def attempt_send(attempt: Attempt, marked_at: float) -> Outcome:
-    """The provider calls, outside any transaction."""
-    if time.monotonic() - marked_at > START_WITHIN.total_seconds():
-        return Outcome(attempt, not_started=True)
+def attempt_send(ctx: Context, attempt: Attempt, owner: str, renewed_at: float) -> Outcome:
+    """The provider calls, outside any transaction. `renewed_at` (time.monotonic()) is when the job's lease was
+    last renewed; each provider call is made only while the lease is known to be ours (_hold_lease)."""
     provider = attempt.provider
     if isinstance(provider, ProviderError):
         return Outcome(attempt, error=provider)
     try:
         receipt = None
         if attempt.look_up_first:
+            if (renewed_at := _hold_lease(ctx, attempt.job_id, owner, renewed_at)) is None:
+                return Outcome(attempt, not_started=True)
             receipt = provider.find_sent(attempt.text, attempt.since, set(attempt.known_ids))
-        return Outcome(attempt, receipt=receipt or provider.send(attempt.text))
+        if receipt is None:
+            # Checked again after the look-up: a worker paused during it (or stalled for any reason) past its
+            # lease may find nothing, while the worker that took the job over has sent it already.
+            if _hold_lease(ctx, attempt.job_id, owner, renewed_at) is None:
+                return Outcome(attempt, not_started=True)
+            receipt = provider.send(attempt.text)
+        return Outcome(attempt, receipt=receipt)
     except ProviderError as error:
         return Outcome(attempt, error=error)
     except Exception as exc:  # noqa: BLE001 - whatever broke, the provider may have the text: look it up next time
         return Outcome(attempt, error=ProviderError(f"unexpected error talking to the provider: {exc!r}",
                                                     retryable=True, ambiguous=True))
+
+
+def _hold_lease(ctx: Context, job_id: int, owner: str, renewed_at: float) -> float | None:
+    """Whether the job is still ours to call the provider for: yes without asking while its lease, renewed at
+    `renewed_at`, has two thirds of its length to run; otherwise it is renewed in the database, in a short
+    transaction of its own, only if it has not run out (None: it has, and another worker may own the job)."""
+    now_monotonic = time.monotonic()
+    if now_monotonic - renewed_at < lease(ctx).total_seconds() / 3:
+        return renewed_at
+    with ctx.db.transaction() as session:
+        renewed = renew_lease(session, job_id, owner, ctx.clock.now(), lease(ctx))
+    return now_monotonic if renewed else None
 
 
 def _last_look_up(attempt: Attempt) -> SendReceipt | None:
@@ -231,7 +250,7 @@ def record_outcomes(ctx: Context, owner: str, outcomes: list[Outcome]) -> None:
             job, message = jobs[outcome.attempt.job_id], messages[outcome.attempt.message_id]
             if outcome.receipt is not None:
                 _record_success(ctx, session, job, message, owner, outcome.receipt, parked, now)
-            elif outcome.not_started:
+            elif outcome.not_started:  # the lease ran out before the provider was called
                 if _owned(job, owner):
                     job.state, job.lease_until = "pending", None
                     _back_to_queue(session, message, now)

@@ -1,6 +1,11 @@
 """The worker: claims due outbox jobs and carries them out; also starts each shop's month on time and applies
 delivery receipts that arrived before their message was recorded.
 
+Work runs in lanes, one per kind of job, each with its own claims and threads: media downloads (slow hosts,
+429s) never hold up a text, and a text never waits for another to finish. Within a lane, every job is recorded
+as soon as it finishes, not when the slowest of its claim does, and claims take due jobs round-robin across shops
+(adapters/db/jobs.py), so a shop with thousands queued does not keep another shop's one text waiting.
+
 Run inline in the server (REPAIRTEXT_WORKER=inline) or as `repairtext worker` processes, any number of them.
 """
 
@@ -10,14 +15,15 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import timedelta
 
 from repairtext.adapters.db.jobs import claim_due_jobs
 from repairtext.adapters.db.models import Job
 from repairtext.bootstrap import Context
-from repairtext.services import credits, receipts, sending
+from repairtext.services import credits, inbound_media, receipts, sending
 from repairtext.services.outbound import SEND_JOB
 
 log = logging.getLogger("repairtext.worker")
@@ -25,11 +31,75 @@ log = logging.getLogger("repairtext.worker")
 HOUSEKEEPING_EVERY = timedelta(minutes=1)
 
 
-def handlers() -> dict[str, Callable[[Context, int, str], None]]:
-    """Jobs carried out one at a time (sends go in batches, see run_once)."""
-    from repairtext.services import inbound_media
+class Lane:
+    """Jobs of some kinds, up to `room` claimed at a time, carried out on `threads` threads of the lane's own.
 
-    return {SEND_JOB: sending.process_send, inbound_media.MEDIA_JOB: inbound_media.process_media}
+    `start(job_ids)` turns freshly claimed jobs into futures (one per job it goes on with); `finish(futures)`
+    records the ones that are done. Both run on the thread that pumps the lane."""
+
+    def __init__(self, worker: Worker, name: str, kinds: tuple[str, ...], threads: int, room: int,
+                 start: Callable[[list[int]], dict[Future, int]], finish: Callable[[list[Future]], None]):
+        self.worker, self.name, self.kinds, self.room = worker, name, kinds, room
+        self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=f"repairtext-{name}")
+        self._start, self._finish = start, finish
+        self.in_flight: dict[Future, int] = {}
+
+    def pump(self, wait_for: float = 0.0) -> int:
+        """Record what finished, claim due jobs into the free room (once half of it is free, so claims stay a
+        few rows each), then wait up to `wait_for` seconds for something to finish. Returns jobs claimed."""
+        done = [f for f in self.in_flight if f.done()]
+        if done:
+            self._record(done)
+        free = self.room - len(self.in_flight)
+        claimed = []
+        if free > 0 and (free * 2 >= self.room or not self.in_flight):
+            claimed = self.worker.claim(self.kinds, free)
+            if claimed:
+                self._begin(claimed)
+        if self.in_flight and wait_for > 0:
+            wait(self.in_flight, timeout=wait_for, return_when=FIRST_COMPLETED)
+        return len(claimed)
+
+    def run_until_idle(self) -> int:
+        """Claim and carry out until nothing is due and nothing is in flight (tests, the CLI's drain)."""
+        total = 0
+        while True:
+            claimed = self.pump(wait_for=0.05)
+            total += claimed
+            if not claimed and not self.in_flight:
+                return total
+
+    def _begin(self, job_ids: list[int]) -> None:
+        try:
+            self.in_flight.update(self._start(job_ids))
+        except Exception as exc:
+            log.exception("%s lane: starting %d job(s) failed", self.name, len(job_ids))
+            for job_id in job_ids:
+                self.worker.release_after_crash(job_id, self.kinds[0], exc)
+
+    def _record(self, done: list[Future]) -> None:
+        jobs = [self.in_flight.pop(f) for f in done]
+        try:
+            self._finish(done)
+        except Exception as exc:
+            log.exception("%s lane: recording %d job(s) failed", self.name, len(jobs))
+            for job_id in jobs:
+                self.worker.release_after_crash(job_id, self.kinds[0], exc)
+
+    def run_forever(self, stop: threading.Event, wake: threading.Event | None, idle_wait: float) -> None:
+        while not stop.is_set():
+            try:
+                if self.pump(wait_for=idle_wait) or self.in_flight:
+                    continue
+            except Exception:
+                log.exception("%s lane error; retrying shortly", self.name)
+            if wake is None:
+                stop.wait(idle_wait)
+            else:
+                wake.wait(idle_wait)
+                wake.clear()
+        while self.in_flight:  # let what is under way finish and be recorded
+            self.pump(wait_for=idle_wait)
 
 
 class Worker:
@@ -37,43 +107,44 @@ class Worker:
         self.ctx = ctx
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.concurrency = concurrency
-        # Claiming a few rounds of work at once keeps the database work per text small; sending.START_WITHIN
-        # makes sure a claimed send that waited too long for a thread is left for the next claim.
-        self.batch = batch or concurrency * 4
         self.wake = ctx.work_queued
-        self._handlers = handlers()
-        self._last_housekeeping = None
-        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="repairtext-worker")
+        self._last_housekeeping: object = None
+        # A few sends per thread in flight keep the database work per text small (claims and records of many
+        # texts at once) while each is still recorded within moments of its provider's answer.
+        self.sends = Lane(self, "send", (SEND_JOB,), concurrency, batch or concurrency * 4,
+                          self._start_sends, self._finish_sends)
+        self.media = Lane(self, "media", (inbound_media.MEDIA_JOB,), max(1, concurrency // 2),
+                          max(1, concurrency // 2), self._start_media, self._finish_media)
+        self.lanes = (self.sends, self.media)
 
-    def run_once(self) -> int:
-        """Claim a batch of due jobs and carry them out: the sends together (one transaction before, the
-        provider calls in parallel, one transaction after), other jobs one by one. Returns how many."""
+    def claim(self, kinds: tuple[str, ...], limit: int) -> list[int]:
         now = self.ctx.clock.now()
         with self.ctx.db.transaction() as session:
-            claimed = [(job.id, job.kind) for job in claim_due_jobs(session, self.name, now, sending.LEASE, self.batch)]
-        if not claimed:
-            return 0
-        sends = [job_id for job_id, kind in claimed if kind == SEND_JOB]
-        others = [(job_id, kind) for job_id, kind in claimed if kind != SEND_JOB]
-        if sends:
-            try:
-                sending.process_send_batch(self.ctx, sends, self.name, run=self._pool.map)
-            except Exception as exc:
-                log.exception("send batch failed")
-                for job_id in sends:
-                    self._release_after_crash(job_id, SEND_JOB, exc)
-        list(self._pool.map(self._run_job, others))
-        return len(claimed)
+            return [job.id for job in claim_due_jobs(session, self.name, now, sending.lease(self.ctx), limit, kinds)]
 
-    def _run_job(self, job: tuple[int, str]) -> None:
-        job_id, kind = job
+    def _start_sends(self, job_ids: list[int]) -> dict[Future, int]:
+        renewed_at = time.monotonic()
+        attempts = sending.begin_attempts(self.ctx, job_ids, self.name)
+        pool = self.sends.pool
+        return {pool.submit(sending.attempt_send, self.ctx, a, self.name, renewed_at): a.job_id for a in attempts}
+
+    def _finish_sends(self, done: list[Future]) -> None:
+        sending.record_outcomes(self.ctx, self.name, [f.result() for f in done])
+
+    def _start_media(self, job_ids: list[int]) -> dict[Future, int]:
+        return {self.media.pool.submit(self._run_media, job_id): job_id for job_id in job_ids}
+
+    def _run_media(self, job_id: int) -> None:
         try:
-            self._handlers[kind](self.ctx, job_id, self.name)
+            inbound_media.process_media(self.ctx, job_id, self.name)
         except Exception as exc:  # a bug in one job must not stop the others
-            log.exception("job %s (%s) failed", job_id, kind)
-            self._release_after_crash(job_id, kind, exc)
+            log.exception("media job %s failed", job_id)
+            self.release_after_crash(job_id, inbound_media.MEDIA_JOB, exc)
 
-    def _release_after_crash(self, job_id: int, kind: str, exc: Exception) -> None:
+    def _finish_media(self, done: list[Future]) -> None:
+        pass  # each media job records its own result
+
+    def release_after_crash(self, job_id: int, kind: str, exc: Exception) -> None:
         now = self.ctx.clock.now()
         reason = f"{type(exc).__name__}: {exc}"
         with self.ctx.db.transaction() as session:
@@ -88,6 +159,10 @@ class Worker:
             job.state, job.finished_at = "failed", now
         if kind == SEND_JOB:
             sending.fail_after_crash(self.ctx, job_id, f"the text could not be sent ({reason})")
+
+    def run_once(self) -> int:
+        """Each lane in turn until it is idle. Returns how many jobs were claimed."""
+        return sum(lane.run_until_idle() for lane in self.lanes)
 
     def drain(self, max_rounds: int = 1000) -> int:
         """Run until nothing is due (tests, the CLI). Returns jobs claimed."""
@@ -109,14 +184,24 @@ class Worker:
             receipts.do_apply_parked_receipts(self.ctx)
 
     def run_forever(self, stop: threading.Event, idle_wait: float = 0.5) -> None:
+        """Each lane on a thread of its own (sends are woken at once when work is queued; media poll), and the
+        housekeeping on this one."""
         log.info("worker %s started (concurrency %d)", self.name, self.concurrency)
+        threads = [threading.Thread(target=lane.run_forever, name=f"repairtext-{lane.name}-lane", daemon=True,
+                                    args=(stop, self.wake if lane is self.sends else None, idle_wait))
+                   for lane in self.lanes]
+        for thread in threads:
+            thread.start()
         while not stop.is_set():
             try:
                 self.housekeeping()
-                if self.run_once():
-                    continue
             except Exception:
-                log.exception("worker loop error; retrying shortly")
-            self.wake.wait(idle_wait)
-            self.wake.clear()
-        self._pool.shutdown(wait=True)
+                log.exception("housekeeping failed; retrying shortly")
+            stop.wait(idle_wait)
+        for thread in threads:
+            thread.join()
+        self.close()
+
+    def close(self) -> None:
+        for lane in self.lanes:
+            lane.pool.shutdown(wait=True)

@@ -9,11 +9,13 @@ import asyncio
 import math
 from collections.abc import Callable
 
+from starlette.requests import Request
 from starlette.responses import Response
 
-from repairtext.simulator.records import Fault
+from repairtext.simulator.context import simulator
+from repairtext.simulator.records import LOOKUP_FAULT, Fault
 
-KINDS = ("http_status", "timeout_before_accept", "accept_then_timeout", "twilio_error")
+KINDS = ("http_status", "timeout_before_accept", "accept_then_timeout", "twilio_error", LOOKUP_FAULT)
 
 ErrorMaker = Callable[[int, "int | None", str, "dict[str, str] | None"], Response]
 
@@ -43,3 +45,17 @@ async def after_accepting(fault: Fault | None) -> None:
     """accept_then_timeout: the message is recorded and will be delivered, but the answer comes too late."""
     if fault is not None and fault.kind == "accept_then_timeout":
         await asyncio.sleep(fault.delay)
+
+
+def answered_late(provider: str, endpoint: Callable) -> Callable:
+    """slow_lookup: a look-up answers what was true when it came in, `delay` seconds late (a slow network, or
+    a client paused while the answer waited in its socket: what it reads is stale by then)."""
+
+    async def wrapped(request: Request) -> Response:
+        fault = simulator(request).state.take_fault(provider, lookup=True)
+        response = await endpoint(request)
+        if fault is not None:
+            await asyncio.sleep(fault.delay)
+        return response
+
+    return wrapped

@@ -23,6 +23,9 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+LOOKUP_FAULT = "slow_lookup"
+
+
 @dataclass
 class SimMessage:
     """One outbound message a provider accepted."""
@@ -73,7 +76,8 @@ class MediaItem:
 
 @dataclass
 class Fault:
-    """The next `count` send requests to `provider` fail as `kind` says (see the package docstring)."""
+    """The next `count` send requests (look-ups, for LOOKUP_FAULT) to `provider` fail as `kind` says (see the
+    package docstring)."""
 
     provider: str
     kind: str

@@ -11,6 +11,7 @@ from dataclasses import replace
 
 from repairtext.simulator.records import (
     FINAL_STATUSES,
+    LOOKUP_FAULT,
     CallbackRecord,
     Fault,
     FlowrouteAccount,
@@ -114,11 +115,12 @@ class SimulatorState:
         with self._lock:
             self._faults.append(fault)
 
-    def take_fault(self, provider: str) -> Fault | None:
-        """The fault this send request must suffer, if any; each one is used up after `count` requests."""
+    def take_fault(self, provider: str, lookup: bool = False) -> Fault | None:
+        """The fault this send (or look-up) request must suffer, if any; each one is used up after `count`
+        requests."""
         with self._lock:
             for fault in self._faults:
-                if fault.provider == provider and fault.count > 0:
+                if fault.provider == provider and fault.count > 0 and (fault.kind == LOOKUP_FAULT) == lookup:
                     fault.count -= 1
                     taken = replace(fault)
                     self._faults = [f for f in self._faults if f.count > 0]
