@@ -54,6 +54,7 @@ class Attempt:
     look_up_first: bool
     since: datetime
     known_ids: frozenset[str]
+    shop_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,7 @@ def begin_attempts(ctx: Context, job_ids: list[int], owner: str) -> list[Attempt
             text = OutboundText(to=m.to_number, from_=m.from_number, body=m.body,
                                 status_callback=status_callback_url(ctx, shop, m.provider))
             attempts.append(Attempt(job_id, m.id, text, providers[key], look_up_first, m.first_attempt_at or now,
-                                    _known_ids(session, m) if look_up_first else frozenset()))
+                                    _known_ids(session, m) if look_up_first else frozenset(), m.shop_id))
         sending = {"status": "sending", "send_attempts": Message.send_attempts + 1, "updated_at": now}
         if fresh:
             db.execute(update(Message).where(Message.id.in_(fresh)).values(**sending, first_attempt_at=now))

@@ -16,6 +16,7 @@ import os
 import socket
 import threading
 import time
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import timedelta
@@ -29,6 +30,32 @@ from repairtext.services.outbound import SEND_JOB
 log = logging.getLogger("repairtext.worker")
 
 HOUSEKEEPING_EVERY = timedelta(minutes=1)
+# A finished job is recorded within this many seconds, together with whatever else finished meanwhile.
+RECORD_WITHIN = 0.02
+# A lane with any free room claims at least this often (seconds), so a newly due job never waits long for
+# its claim even while the lane is busy (claims are otherwise made once half the room is free).
+CLAIM_EVERY = 0.1
+
+
+class TakeTurns:
+    """Claimed jobs waiting for a thread, handed out round-robin by shop: what one shop had claimed already does
+    not stand in line before another shop's text."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waiting: OrderedDict[object, deque] = OrderedDict()
+
+    def put(self, shop: object, item: object) -> None:
+        with self._lock:
+            self._waiting.setdefault(shop, deque()).append(item)
+
+    def take(self) -> object:
+        with self._lock:
+            shop, items = self._waiting.popitem(last=False)
+            item = items.popleft()
+            if items:
+                self._waiting[shop] = items  # to the back of the line
+            return item
 
 
 class Lane:
@@ -38,26 +65,40 @@ class Lane:
     records the ones that are done. Both run on the thread that pumps the lane."""
 
     def __init__(self, worker: Worker, name: str, kinds: tuple[str, ...], threads: int, room: int,
-                 start: Callable[[list[int]], dict[Future, int]], finish: Callable[[list[Future]], None]):
+                 start: Callable[[list[int]], dict[Future, int | None]], finish: Callable[[list[Future]], None]):
         self.worker, self.name, self.kinds, self.room = worker, name, kinds, room
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=f"repairtext-{name}")
         self._start, self._finish = start, finish
-        self.in_flight: dict[Future, int] = {}
+        self.in_flight: dict[Future, int | None] = {}
+        self._done_since: float | None = None
+        self._claimed_at = 0.0
 
-    def pump(self, wait_for: float = 0.0) -> int:
-        """Record what finished, claim due jobs into the free room (once half of it is free, so claims stay a
-        few rows each), then wait up to `wait_for` seconds for something to finish. Returns jobs claimed."""
+    def pump(self, wait_for: float = 0.0, claim: bool = True) -> int:
+        """Record what finished, claim due jobs into the free room (once half of it is free, so claims are of
+        many rows, or CLAIM_EVERY after the last claim), then wait up to `wait_for` seconds for something to
+        finish. Returns jobs claimed.
+
+        Finished jobs are recorded together once a quarter of the room has finished, or nothing else is under
+        way, or RECORD_WITHIN after the first of them finished: never later for waiting on a slow one."""
         done = [f for f in self.in_flight if f.done()]
         if done:
-            self._record(done)
+            now = time.monotonic()
+            self._done_since = self._done_since or now
+            if len(done) * 4 >= self.room or len(done) == len(self.in_flight) or now - self._done_since >= RECORD_WITHIN:
+                self._done_since = None
+                self._record(done)
         free = self.room - len(self.in_flight)
         claimed = []
-        if free > 0 and (free * 2 >= self.room or not self.in_flight):
+        now = time.monotonic()
+        if claim and free > 0 and (free * 2 >= self.room or not self.in_flight or now - self._claimed_at >= CLAIM_EVERY):
+            self._claimed_at = now
             claimed = self.worker.claim(self.kinds, free)
             if claimed:
                 self._begin(claimed)
-        if self.in_flight and wait_for > 0:
-            wait(self.in_flight, timeout=wait_for, return_when=FIRST_COMPLETED)
+        under_way = [f for f in self.in_flight if not f.done()]
+        if under_way and wait_for > 0:
+            timeout = min(wait_for, RECORD_WITHIN if self._done_since else CLAIM_EVERY)
+            wait(under_way, timeout=timeout, return_when=FIRST_COMPLETED)
         return len(claimed)
 
     def run_until_idle(self) -> int:
@@ -84,7 +125,8 @@ class Lane:
         except Exception as exc:
             log.exception("%s lane: recording %d job(s) failed", self.name, len(jobs))
             for job_id in jobs:
-                self.worker.release_after_crash(job_id, self.kinds[0], exc)
+                if job_id is not None:
+                    self.worker.release_after_crash(job_id, self.kinds[0], exc)
 
     def run_forever(self, stop: threading.Event, wake: threading.Event | None, idle_wait: float) -> None:
         while not stop.is_set():
@@ -99,7 +141,7 @@ class Lane:
                 wake.wait(idle_wait)
                 wake.clear()
         while self.in_flight:  # let what is under way finish and be recorded
-            self.pump(wait_for=idle_wait)
+            self.pump(wait_for=idle_wait, claim=False)
 
 
 class Worker:
@@ -109,9 +151,10 @@ class Worker:
         self.concurrency = concurrency
         self.wake = ctx.work_queued
         self._last_housekeeping: object = None
+        self._turns = TakeTurns()
         # A few sends per thread in flight keep the database work per text small (claims and records of many
         # texts at once) while each is still recorded within moments of its provider's answer.
-        self.sends = Lane(self, "send", (SEND_JOB,), concurrency, batch or concurrency * 4,
+        self.sends = Lane(self, "send", (SEND_JOB,), concurrency, batch or concurrency * 8,
                           self._start_sends, self._finish_sends)
         self.media = Lane(self, "media", (inbound_media.MEDIA_JOB,), max(1, concurrency // 2),
                           max(1, concurrency // 2), self._start_media, self._finish_media)
@@ -122,14 +165,26 @@ class Worker:
         with self.ctx.db.transaction() as session:
             return [job.id for job in claim_due_jobs(session, self.name, now, sending.lease(self.ctx), limit, kinds)]
 
-    def _start_sends(self, job_ids: list[int]) -> dict[Future, int]:
+    def _start_sends(self, job_ids: list[int]) -> dict[Future, int | None]:
         renewed_at = time.monotonic()
         attempts = sending.begin_attempts(self.ctx, job_ids, self.name)
-        pool = self.sends.pool
-        return {pool.submit(sending.attempt_send, self.ctx, a, self.name, renewed_at): a.job_id for a in attempts}
+        for attempt in attempts:
+            self._turns.put(attempt.shop_id, (attempt, renewed_at))
+        # One task per attempt; which attempt a task carries out is decided when it gets its thread.
+        return {self.sends.pool.submit(self._send_next): None for _ in attempts}
+
+    def _send_next(self) -> sending.Outcome:
+        attempt, renewed_at = self._turns.take()
+        return sending.attempt_send(self.ctx, attempt, self.name, renewed_at)
 
     def _finish_sends(self, done: list[Future]) -> None:
-        sending.record_outcomes(self.ctx, self.name, [f.result() for f in done])
+        outcomes = [f.result() for f in done]
+        try:
+            sending.record_outcomes(self.ctx, self.name, outcomes)
+        except Exception as exc:
+            log.exception("send lane: recording %d outcome(s) failed", len(outcomes))
+            for outcome in outcomes:
+                self.release_after_crash(outcome.attempt.job_id, SEND_JOB, exc)
 
     def _start_media(self, job_ids: list[int]) -> dict[Future, int]:
         return {self.media.pool.submit(self._run_media, job_id): job_id for job_id in job_ids}
