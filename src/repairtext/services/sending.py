@@ -1,17 +1,19 @@
 """Carrying out queued sends, exactly once as the customer sees it.
 
-A worker sends a batch of claimed jobs in three steps: one transaction marks them all `sending` (after
-checking each is still this worker's and may still go), the provider calls run in parallel outside any
-transaction, and one transaction records every outcome. The database work per text is a share of two
-transactions, not several of its own.
+A worker sends claimed jobs in three steps: one transaction marks a claim's texts `sending` (after checking
+each is still this worker's and may still go), each provider call runs on a thread outside any transaction, and
+the outcomes are recorded as they come in, those that finished together in one transaction (services/worker.py):
+the database work per text is a share of a few transactions, and no text waits for a slow one's answer.
 
 Before a message that was attempted before is sent again, the provider is asked whether it already has it (a
 timeout or a 5xx may hide an accepted send, and a worker may have died between the provider's answer and our
 commit): one outbox row, one provider id.
 
 A job belongs to the worker that claimed it only while its lease runs. Each step checks that it still owns
-the job, and a send that could not start well inside the lease is not started, so a worker that lost its lease,
-say after a long pause, never sends, fails or refunds a job another worker has taken over.
+the job, and each provider call is made only while the lease is known to be ours (renewed in the database right
+before the call unless it was renewed moments ago), so a worker that lost its lease, say paused during a
+look-up, never sends, fails or refunds a job another worker has taken over. Status changes follow the one rule
+of domain/message_status.py, so a late report never takes a text back.
 """
 
 from __future__ import annotations
@@ -75,13 +77,9 @@ def backoff(attempt: int, retry_after: float | None) -> timedelta:
 
 
 def process_send(ctx: Context, job_id: int, owner: str) -> None:
-    """One job, start to end (the batch path with a batch of one)."""
-    process_send_batch(ctx, [job_id], owner)
-
-
-def process_send_batch(ctx: Context, job_ids: list[int], owner: str) -> None:
+    """One job, start to end, on this thread (the worker's path for a claim of one)."""
     renewed_at = time.monotonic()
-    attempts = begin_attempts(ctx, job_ids, owner)
+    attempts = begin_attempts(ctx, [job_id], owner)
     record_outcomes(ctx, owner, [attempt_send(ctx, a, owner, renewed_at) for a in attempts])
 
 
