@@ -238,7 +238,8 @@ def record_outcomes(ctx: Context, owner: str, outcomes: list[Outcome]) -> None:
             PendingReceipt.provider_id.in_([o.receipt.provider_id for o in accepted])))) if accepted else set()
         plain = [o for o in accepted if o.receipt.provider_id not in parked]
         _record_accepted(session, owner, plain, now)
-        rest = [o for o in outcomes if o not in plain]
+        recorded = {id(o) for o in plain}  # by identity: comparing Outcomes field by field is slow
+        rest = [o for o in outcomes if id(o) not in recorded]
         if not rest:
             return
         jobs = {j.id: j for j in session.scalars(select(Job).where(

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import socket
 import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
 
 from repairtext.adapters.db.jobs import claim_due_jobs
@@ -69,7 +70,9 @@ class Lane:
         self.worker, self.name, self.kinds, self.room = worker, name, kinds, room
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=f"repairtext-{name}")
         self._start, self._finish = start, finish
-        self.in_flight: dict[Future, int | None] = {}
+        self.in_flight: dict[Future, int | None] = {}  # claimed and not recorded yet, finished or not
+        self._finished: queue.SimpleQueue[Future] = queue.SimpleQueue()  # fed by each future as it finishes
+        self._done: list[Future] = []
         self._done_since: float | None = None
         self._claimed_at = 0.0
 
@@ -80,12 +83,13 @@ class Lane:
 
         Finished jobs are recorded together once a quarter of the room has finished, or nothing else is under
         way, or RECORD_WITHIN after the first of them finished: never later for waiting on a slow one."""
-        done = [f for f in self.in_flight if f.done()]
-        if done:
+        self._collect(None)
+        if self._done:
             now = time.monotonic()
             self._done_since = self._done_since or now
-            if len(done) * 4 >= self.room or len(done) == len(self.in_flight) or now - self._done_since >= RECORD_WITHIN:
-                self._done_since = None
+            if (len(self._done) * 4 >= self.room or len(self._done) == len(self.in_flight)
+                    or now - self._done_since >= RECORD_WITHIN):
+                done, self._done, self._done_since = self._done, [], None
                 self._record(done)
         free = self.room - len(self.in_flight)
         claimed = []
@@ -95,11 +99,19 @@ class Lane:
             claimed = self.worker.claim(self.kinds, free)
             if claimed:
                 self._begin(claimed)
-        under_way = [f for f in self.in_flight if not f.done()]
-        if under_way and wait_for > 0:
-            timeout = min(wait_for, RECORD_WITHIN if self._done_since else CLAIM_EVERY)
-            wait(under_way, timeout=timeout, return_when=FIRST_COMPLETED)
+        if len(self.in_flight) > len(self._done) and wait_for > 0:
+            self._collect(min(wait_for, RECORD_WITHIN if self._done_since else CLAIM_EVERY))
         return len(claimed)
+
+    def _collect(self, timeout: float | None) -> None:
+        """Move what finished into self._done, waiting up to `timeout` seconds for a first one if given."""
+        try:
+            if timeout:
+                self._done.append(self._finished.get(timeout=timeout))
+            while True:
+                self._done.append(self._finished.get_nowait())
+        except queue.Empty:
+            pass
 
     def run_until_idle(self) -> int:
         """Claim and carry out until nothing is due and nothing is in flight (tests, the CLI's drain)."""
@@ -112,11 +124,15 @@ class Lane:
 
     def _begin(self, job_ids: list[int]) -> None:
         try:
-            self.in_flight.update(self._start(job_ids))
+            started = self._start(job_ids)
         except Exception as exc:
             log.exception("%s lane: starting %d job(s) failed", self.name, len(job_ids))
             for job_id in job_ids:
                 self.worker.release_after_crash(job_id, self.kinds[0], exc)
+            return
+        self.in_flight.update(started)
+        for future in started:
+            future.add_done_callback(self._finished.put)
 
     def _record(self, done: list[Future]) -> None:
         jobs = [self.in_flight.pop(f) for f in done]
