@@ -190,7 +190,7 @@ def drain(ctx, concurrency: int) -> tuple[float, int, float]:
             break
     elapsed = time.perf_counter() - started
     cpu = time.process_time() - cpu
-    worker._pool.shutdown(wait=True)
+    worker.close()
     return elapsed, done, cpu
 
 

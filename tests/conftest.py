@@ -145,7 +145,7 @@ def worker(ctx):
 
     w = Worker(ctx, name="test-worker", concurrency=2)
     yield w
-    w._pool.shutdown(wait=True)
+    w.close()
 
 
 @pytest.fixture

@@ -34,6 +34,8 @@ class Settings:
     media_hosts: tuple[str, ...] = DEFAULT_MEDIA_HOSTS
     admin_token: str | None = None
     worker: str = "inline"
+    # How long a claimed job stays a worker's without its renewing the claim (see services/sending.py).
+    job_lease_seconds: float = 60.0
     secret_key: str = field(default="", repr=False)
     metrics_token: str | None = field(default=None, repr=False)
     log_format: str = "text"
@@ -63,6 +65,7 @@ class Settings:
             worker=get("WORKER", cls.worker),
             metrics_token=get("METRICS_TOKEN", None),
             log_format=get("LOG_FORMAT", cls.log_format),
+            job_lease_seconds=float(get("JOB_LEASE_SECONDS", cls.job_lease_seconds)),
             # Encrypts shop secrets (Flowroute secret key) at rest. Derived from the
             # Twilio token when unset so a single-operator install needs no extra setting.
             secret_key=get("SECRET_KEY", "") or get("TWILIO_AUTH_TOKEN", "") or INSECURE_DEV_KEY,

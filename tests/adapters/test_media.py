@@ -316,13 +316,14 @@ def test_port_is_ignored_by_the_allowlist(server, make_fetcher):
     assert make_fetcher(["127.0.0.1"]).fetch(server.url("/m")).data == b"ok"
 
 
-# --- Basic auth stays with its origin ----------------------------------------------------------------
+# --- Basic auth goes only to the origins named for it ---------------------------------------------
 
 
 def test_basic_auth_is_sent_to_the_media_url(server, make_fetcher):
     server.routes["/media"] = requiring_basic_auth(SID, TOKEN, serve(b"picture"))
 
-    assert make_fetcher().fetch(server.url("/media"), auth=(SID, TOKEN)).data == b"picture"
+    fetched = make_fetcher().fetch(server.url("/media"), auth=(SID, TOKEN), auth_origins=[server.url("/")])
+    assert fetched.data == b"picture"
 
 
 def test_basic_auth_is_not_sent_to_the_host_a_redirect_leads_to(server, other_server, make_fetcher):
@@ -330,7 +331,8 @@ def test_basic_auth_is_not_sent_to_the_host_a_redirect_leads_to(server, other_se
         SID, TOKEN, redirect(other_server.url("/cdn/ME1", host="localhost")))
     other_server.routes["/cdn/ME1"] = serve(b"picture")
 
-    fetched = make_fetcher(["127.0.0.1", "localhost"]).fetch(server.url("/media"), auth=(SID, TOKEN))
+    fetched = make_fetcher(["127.0.0.1", "localhost"]).fetch(server.url("/media"), auth=(SID, TOKEN),
+                                                             auth_origins=[server.url("/")])
 
     assert fetched.data == b"picture"
     assert "authorization" in server.hits("/media")[0]
@@ -341,7 +343,7 @@ def test_basic_auth_is_not_sent_to_another_port_of_the_same_host(server, other_s
     server.routes["/media"] = redirect(other_server.url("/cdn/ME1"))
     other_server.routes["/cdn/ME1"] = serve(b"picture")
 
-    make_fetcher().fetch(server.url("/media"), auth=(SID, TOKEN))
+    make_fetcher().fetch(server.url("/media"), auth=(SID, TOKEN), auth_origins=[server.url("/")])
 
     assert "authorization" not in other_server.hits("/cdn/ME1")[0]
 
@@ -350,14 +352,15 @@ def test_basic_auth_follows_a_redirect_within_the_same_origin(server, make_fetch
     server.routes["/media"] = redirect("/media/resolved")
     server.routes["/media/resolved"] = requiring_basic_auth(SID, TOKEN, serve(b"picture"))
 
-    assert make_fetcher().fetch(server.url("/media"), auth=(SID, TOKEN)).data == b"picture"
+    fetched = make_fetcher().fetch(server.url("/media"), auth=(SID, TOKEN), auth_origins=[server.url("/")])
+    assert fetched.data == b"picture"
 
 
 def test_wrong_credentials_are_a_permanent_failure(server, make_fetcher, sleeps):
     server.routes["/media"] = requiring_basic_auth(SID, TOKEN, serve(b"picture"))
 
     with pytest.raises(MediaUnavailable) as refused:
-        make_fetcher().fetch(server.url("/media"), auth=(SID, "wrong"))
+        make_fetcher().fetch(server.url("/media"), auth=(SID, "wrong"), auth_origins=[server.url("/")])
 
     assert (refused.value.status_code, refused.value.transient) == (401, False)
     assert len(server.requests) == 1 and sleeps == []

@@ -12,7 +12,8 @@ from twilio.rest.api.v2010.account.message import MessageInstance
 from repairtext.adapters.db.models import Job
 from repairtext.adapters.providers.base import retry_after_seconds
 from repairtext.clock import SettableClock
-from repairtext.services.receipts import FINAL, our_status
+from repairtext.domain.message_status import FINAL
+from repairtext.services.receipts import our_status
 from support.inbound import customer_with_number, open_shop
 from support.shops import eventually
 

@@ -5,8 +5,8 @@ could point us at an internal address (SSRF) or at an endless body. Hence:
 
 * only http/https URLs whose host is on an allowlist are fetched, and every redirect hop is checked again
   (Twilio answers its media URL with a redirect to its media CDN / S3, so redirects must be followed, by hand);
-* Basic auth (Twilio wants the account's SID and token on media URLs) goes only to the origin it was meant
-  for, never to the host a redirect sends us to;
+* Basic auth (Twilio wants the account's SID and token on media URLs) goes only to the origins (scheme, host
+  and port) the caller names for it, never to another port, to plain http, or to a host a redirect sends us to;
 * the body is streamed and dropped as soon as it passes ``max_bytes`` (Twilio caps MMS media at 5 MB), with
   a bounded decoder should a server compress it anyway, so a small gzip body cannot inflate in memory;
 * Twilio's media URL can answer 404 for a second or so right after the webhook, so 404 is retried along with
@@ -53,13 +53,16 @@ class MediaUnavailable(MediaError):
     """The server would not hand the media over.
 
     ``transient`` is True when retries ran out on a failure that might clear later (404, 5xx, timeouts):
-    a caller may reschedule. ``status_code`` is the last HTTP status seen, if any.
+    a caller may reschedule. ``status_code`` is the last HTTP status seen, if any. ``wait`` is set when the next
+    try was due later than the fetcher may sleep (``max_sleep``): the seconds to wait before asking again.
     """
 
-    def __init__(self, reason: str, *, transient: bool = False, status_code: int | None = None) -> None:
+    def __init__(self, reason: str, *, transient: bool = False, status_code: int | None = None,
+                 wait: float | None = None) -> None:
         super().__init__(reason)
         self.transient = transient
         self.status_code = status_code
+        self.wait = wait
 
 
 class _Retryable(Exception):
@@ -119,9 +122,12 @@ class MediaFetcher:
         total_timeout: float = 60.0,
         client: httpx.Client | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        max_sleep: float | None = None,
     ) -> None:
         """``timeout`` bounds each network operation (connect, each read); ``total_timeout`` bounds one
-        whole attempt, so a server dripping a byte every few seconds cannot hold a worker forever."""
+        whole attempt, so a server dripping a byte every few seconds cannot hold a worker forever. A retry due
+        later than ``max_sleep`` seconds is not waited for: MediaUnavailable says how long to wait instead (the
+        worker re-queues the job rather than hold a thread)."""
         if attempts < 1:
             raise ValueError("attempts must be at least 1")
         self._allowlist = HostAllowlist(allowed_hosts)
@@ -131,6 +137,7 @@ class MediaFetcher:
         self._timeout = httpx.Timeout(timeout)
         self._total_timeout = total_timeout
         self._sleep = sleep
+        self._max_sleep = max_sleep
         self._owns_client = client is None
         self._client = client or httpx.Client(follow_redirects=False)
 
@@ -144,19 +151,26 @@ class MediaFetcher:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def fetch(self, url: str, *, auth: tuple[str, str] | None = None) -> FetchedMedia:
-        """Download ``url``; ``auth`` is HTTP Basic (user, password), sent only to the URL's own origin.
+    def fetch(self, url: str, *, auth: tuple[str, str] | None = None, auth_origins: Iterable[str] = ()) -> FetchedMedia:
+        """Download ``url``; ``auth`` is HTTP Basic (user, password), sent only to a request whose origin is one
+        of ``auth_origins`` (e.g. ``https://api.twilio.com``; the port is implied by the scheme unless given).
 
         Raises MediaHostNotAllowed, MediaTooLarge or MediaUnavailable (all MediaError).
         """
         start = self._checked_url(url)
+        origins = frozenset(_origin(httpx.URL(o)) for o in auth_origins) if auth else frozenset()
         last: _Retryable | None = None
         for attempt in range(1, self._attempts + 1):
             if last is not None:
-                self._sleep(self._delay_before(attempt, last))
+                delay = self._delay_before(attempt, last)
+                if self._max_sleep is not None and max(delay, last.delay or 0.0) > self._max_sleep:
+                    raise MediaUnavailable(
+                        f"media at {_describe(start)} is not available yet ({last.reason})", transient=True,
+                        status_code=last.status_code, wait=max(delay, last.delay or 0.0))
+                self._sleep(delay)
             try:
                 # Each attempt restarts from the original URL: redirect targets (signed S3 URLs) expire.
-                return self._attempt(start, auth)
+                return self._attempt(start, auth, origins)
             except _Retryable as failure:
                 last = failure
         assert last is not None
@@ -175,11 +189,11 @@ class MediaFetcher:
             delay = max(delay, min(failure.delay, RETRY_AFTER_CAP))
         return delay
 
-    def _attempt(self, start: httpx.URL, auth: tuple[str, str] | None) -> FetchedMedia:
+    def _attempt(self, start: httpx.URL, auth: tuple[str, str] | None, origins: frozenset[str]) -> FetchedMedia:
         deadline = time.monotonic() + self._total_timeout
         url = start
         for _hop in range(MAX_REDIRECTS + 1):
-            hop_auth = httpx.BasicAuth(*auth) if auth and _same_origin(url, start) else None
+            hop_auth = httpx.BasicAuth(*auth) if auth and _origin(url) in origins else None
             with self._get(url, hop_auth) as response:
                 if response.status_code in REDIRECT_STATUSES and "location" in response.headers:
                     url = self._redirect_target(url, response.headers["location"])
@@ -311,10 +325,11 @@ def _media_type(response: httpx.Response) -> str | None:
     return value or None
 
 
-def _same_origin(a: httpx.URL, b: httpx.URL) -> bool:
-    """Credentials stay with the scheme, host and port they were given for: not to a CDN, not in clear
-    text after a redirect from https to http on the same host."""
-    return (a.scheme, a.raw_host.lower(), a.port) == (b.scheme, b.raw_host.lower(), b.port)
+def _origin(url: httpx.URL) -> str:
+    """Scheme, host and port, the port spelled out (https://h and https://h:443 are one origin): credentials
+    stay with exactly the origins they were given for, never the same host on another port or in clear text."""
+    port = url.port or {"https": 443, "http": 80}.get(url.scheme)
+    return f"{url.scheme}://{url.raw_host.decode('ascii').lower().rstrip('.')}:{port}"
 
 
 def _describe(url: httpx.URL) -> str:

@@ -78,14 +78,21 @@ def worker(concurrency: int = typer.Option(4, min=1, max=64),
 
     _quiet_logging()
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
     ctx = _context()
     if metrics_port:
         from prometheus_client import start_http_server
 
         start_http_server(metrics_port, addr="127.0.0.1", registry=ctx.metrics.registry)
-    Worker(ctx, concurrency=concurrency).run_forever(stop)
+    running = Worker(ctx, concurrency=concurrency)
+
+    def shut_down(*_) -> None:
+        # Stop claiming; what is under way finishes and is recorded, so no lease is left to run out.
+        stop.set()
+        running.wake_lanes()
+
+    signal.signal(signal.SIGTERM, shut_down)
+    signal.signal(signal.SIGINT, shut_down)
+    running.run_forever(stop)
 
 
 @shop_app.command("create")

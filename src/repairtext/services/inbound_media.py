@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import mimetypes
+from datetime import timedelta
 
 from repairtext.adapters.db.models import Attachment, Comment, Job, Message, Ticket
 from repairtext.adapters.images import ImageRefused, process_image
@@ -17,25 +18,41 @@ from repairtext.adapters.media import MediaError, MediaFetcher, MediaUnavailable
 from repairtext.bootstrap import Context
 from repairtext.domain.phones import supports_mms
 from repairtext.services.comments import add_system_note
-from repairtext.services.sending import LEASE
+from repairtext.services.sending import backoff, lease
 
 MEDIA_JOB = "inbound_media"
+# Where the platform's Twilio credentials may go with a media request: Twilio's own origins over https, and the
+# configured API base exactly (the simulator in tests and the demo). Any other allowed media host gets none.
+TWILIO_MEDIA_ORIGINS = ("https://api.twilio.com", "https://media.twiliocdn.com")
 MAX_MEDIA = 10
 FILE_NAME_MAX = 200  # attachments.file_name
+# A media retry due later than this is not slept on in a worker thread: the job goes back in the queue with
+# run_after (its tries stay bounded by the job's max_attempts), and each wait is at most MAX_WAIT.
+MAX_SLEEP = 1.0
+MAX_WAIT = timedelta(minutes=5)
 log = logging.getLogger("repairtext.media")
 
 
 def _fetcher(ctx: Context) -> MediaFetcher:
-    return MediaFetcher(ctx.settings.media_hosts, backoff=ctx.media_backoff, client=ctx.http)
+    return MediaFetcher(ctx.settings.media_hosts, backoff=ctx.media_backoff, client=ctx.http, max_sleep=MAX_SLEEP)
+
+
+class _MustWait(Exception):
+    def __init__(self, seconds: float, reason: str) -> None:
+        super().__init__(reason)
+        self.seconds, self.reason = seconds, reason
 
 
 def _process_item(ctx: Context, fetcher: MediaFetcher, item: dict, provider: str) -> dict:
-    auth = None
+    auth, origins = None, ()
     if provider == "twilio" and ctx.settings.twilio_account_sid:
         auth = (ctx.settings.twilio_account_sid, ctx.settings.twilio_auth_token)
+        origins = (*TWILIO_MEDIA_ORIGINS, ctx.settings.twilio_api_base)
     try:
-        fetched = fetcher.fetch(item["url"], auth=auth)
+        fetched = fetcher.fetch(item["url"], auth=auth, auth_origins=origins)
     except MediaUnavailable as exc:
+        if exc.wait is not None:
+            raise _MustWait(exc.wait, exc.reason) from exc
         return dict(item, state="failed", reason=f"could not be downloaded: {exc.reason}")
     except MediaError as exc:
         return dict(item, state="refused", reason=exc.reason)
@@ -69,10 +86,10 @@ def safe_file_name(given: object, extension: str) -> str:
     return name[:FILE_NAME_MAX]
 
 
-def _forget_blobs(ctx: Context, results: list[dict], before: list[dict]) -> None:
+def _forget_blobs(ctx: Context, results: dict[int, dict]) -> None:
     """Blobs this run stored but will not record (the lease was lost, or the write failed): delete them."""
-    for item, earlier in zip(results, before):
-        if item.get("state") == "stored" and earlier.get("state") == "pending":
+    for item in results.values():
+        if item.get("state") == "stored":
             for key in (item.get("blob_key"), item.get("thumbnail_key")):
                 if key:
                     ctx.blobs.delete(key)
@@ -85,7 +102,7 @@ def _still_ours(ctx: Context, job_id: int, owner: str) -> bool:
         job = session.get(Job, job_id, with_for_update=True)
         if job.state != "running" or job.locked_by != owner:
             return False
-        job.lease_until = now + LEASE
+        job.lease_until = now + lease(ctx)
         return True
 
 
@@ -96,30 +113,45 @@ def process_media(ctx: Context, job_id: int, owner: str) -> None:
         job = session.get(Job, job_id)
         message = session.get(Message, job.message_id)
         items, provider, sender = list(message.media or []), message.provider, message.from_number
-    results = []
+        last_try = job.attempts >= job.max_attempts
+    results: dict[int, dict] = {}
     fetcher = _fetcher(ctx)
     for index, item in enumerate(items):
         if item.get("state") != "pending":
-            results.append(item)
-        elif index >= MAX_MEDIA:
-            results.append(dict(item, state="refused", reason=f"more than {MAX_MEDIA} media in one message"))
+            continue
+        if index >= MAX_MEDIA:
+            results[index] = dict(item, state="refused", reason=f"more than {MAX_MEDIA} media in one message")
         elif not supports_mms(sender):
-            results.append(dict(item, state="refused", reason="MMS is only supported for US and Canadian numbers"))
+            results[index] = dict(item, state="refused", reason="MMS is only supported for US and Canadian numbers")
         else:
             if not _still_ours(ctx, job_id, owner):
-                _forget_blobs(ctx, results, items)
+                _forget_blobs(ctx, results)
                 return  # another worker has the job now and does the whole of it
-            results.append(_process_item(ctx, fetcher, item, provider))
+            try:
+                results[index] = _process_item(ctx, fetcher, item, provider)
+            except _MustWait as wait:
+                if not last_try:
+                    _save_or_forget(ctx, job_id, owner, results,
+                                    wait_for=min(timedelta(seconds=wait.seconds), MAX_WAIT))
+                    return
+                results[index] = dict(item, state="failed", reason=f"could not be downloaded: {wait.reason}")
+    _save_or_forget(ctx, job_id, owner, results)
+
+
+def _save_or_forget(ctx: Context, job_id: int, owner: str, results: dict[int, dict],
+                    wait_for: timedelta | None = None) -> None:
     try:
-        recorded = _record(ctx, job_id, owner, results)
+        recorded = _save(ctx, job_id, owner, results, wait_for)
     except Exception:
-        _forget_blobs(ctx, results, items)  # the job runs again and stores them afresh
+        _forget_blobs(ctx, results)  # the job runs again and stores them afresh
         raise
     if not recorded:
-        _forget_blobs(ctx, results, items)
+        _forget_blobs(ctx, results)
 
 
-def _record(ctx: Context, job_id: int, owner: str, results: list[dict]) -> bool:
+def _save(ctx: Context, job_id: int, owner: str, results: dict[int, dict], wait_for: timedelta | None = None) -> bool:
+    """Keep what was fetched; then either finish (attaching it) or wait in the queue to fetch the rest. False
+    when the job is no longer ours (nothing recorded)."""
     now = ctx.clock.now()
     with ctx.db.transaction() as session:
         job = session.get(Job, job_id, with_for_update=True)
@@ -128,7 +160,14 @@ def _record(ctx: Context, job_id: int, owner: str, results: list[dict]) -> bool:
         # Locked: staff may be assigning this inbox text right now (do_assign locks it too), and each side must
         # see the other's work, or the images are stored but never attached.
         message = session.get(Message, job.message_id, with_for_update=True)
-        message.media, message.updated_at = results, now
+        current = list(message.media or [])
+        message.media = [results.get(i, item) if item.get("state") == "pending" else item
+                         for i, item in enumerate(current)]
+        message.updated_at = now
+        if wait_for is not None:
+            job.state, job.lease_until = "pending", None
+            job.run_after = now + max(wait_for, backoff(job.attempts, None))
+            return True
         if message.ticket_id is not None:
             attach_processed_media(session, message, now)
         job.state, job.finished_at = "done", now

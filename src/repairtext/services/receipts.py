@@ -1,9 +1,9 @@
 """Delivery receipts: status callbacks update a message and keep its history.
 
-Callbacks come more than once and out of order (`delivered` before `sent`); a status only moves forward,
-and never away from a final one, and a replay adds nothing to the history (one event per distinct status).
-Twilio does not charge for `failed` messages, so those credits come back; `undelivered` is charged by the
-carrier and is not refunded.
+Callbacks come more than once and out of order (`delivered` before `sent`); domain/message_status.py says
+how a status may move (only forward, never away from a final one) and adapters/db/statuses.py writes it, and a
+replay adds nothing to the history (one event per distinct status). Twilio does not charge for `failed` messages,
+so those credits come back; `undelivered` is charged by the carrier and is not refunded.
 
 A receipt only ever reaches messages of the provider account it came in for: the platform's Twilio account
 (signed callbacks) or the one shop whose Flowroute token it was posted with, whether applied at once or parked
@@ -20,14 +20,13 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from repairtext.adapters.db.models import Message, MessageEvent, PendingReceipt, Shop
+from repairtext.adapters.db.statuses import StatusReport, write_statuses
 from repairtext.bootstrap import Context
 from repairtext.domain.accounts import PLATFORM, account_of
 from repairtext.services import credits, opt_outs
 
 log = logging.getLogger("repairtext.receipts")
 
-RANK = {"rejected": 9, "queued": 0, "sending": 1, "accepted": 2, "sent": 3, "delivered": 9, "undelivered": 9, "failed": 9}
-FINAL = frozenset({"delivered", "undelivered", "failed", "rejected"})
 
 # Every outbound value of Twilio's MessageStatus enum (twilio-oai, api.v2010 message_enum_status); the history
 # keeps Twilio's own word beside ours. `partially_delivered` (some segments of a long text confirmed, not all)
@@ -52,16 +51,10 @@ def our_status(provider: str, provider_status: str) -> str | None:
 
 
 def set_status(session: Session, message: Message, status: str, now: datetime, *,
-               provider_status: str | None = None, error_code: str | None = None) -> bool:
-    """Move `message` to `status` if that is forward; the event is kept in the history either way."""
-    forward = message.status not in FINAL and RANK.get(status, 0) > RANK.get(message.status, 0)
-    session.add(MessageEvent(message_id=message.id, status=status, provider_status=provider_status,
-                             error_code=error_code, applied=forward, at=now))
-    if forward:
-        message.status, message.updated_at = status, now
-        if error_code:
-            message.error_code = error_code
-    return forward
+                provider_status: str | None = None, error_code: str | None = None) -> bool:
+    """Move `message` to `status` if the status rule allows it; the event is kept in the history either way."""
+    report = StatusReport(message.id, status, provider_status=provider_status, error_code=error_code)
+    return message.id in write_statuses(session, [report], now)
 
 
 def _seen_before(session: Session, message: Message, status: str, provider_status: str | None,

@@ -1,31 +1,35 @@
 """Carrying out queued sends, exactly once as the customer sees it.
 
-A worker sends a batch of claimed jobs in three steps: one transaction marks them all `sending` (after
-checking each is still this worker's and may still go), the provider calls run in parallel outside any
-transaction, and one transaction records every outcome. The database work per text is a share of two
-transactions, not several of its own.
+A worker sends claimed jobs in three steps: one transaction marks a claim's texts `sending` (after checking
+each is still this worker's and may still go), each provider call runs on a thread outside any transaction, and
+the outcomes are recorded as they come in, those that finished together in one transaction (services/worker.py):
+the database work per text is a share of a few transactions, and no text waits for a slow one's answer.
 
 Before a message that was attempted before is sent again, the provider is asked whether it already has it (a
 timeout or a 5xx may hide an accepted send, and a worker may have died between the provider's answer and our
 commit): one outbox row, one provider id.
 
 A job belongs to the worker that claimed it only while its lease runs. Each step checks that it still owns
-the job, and a send that could not start well inside the lease is not started, so a worker that lost its lease,
-say after a long pause, never sends, fails or refunds a job another worker has taken over.
+the job, and each provider call is made only while the lease is known to be ours (renewed in the database right
+before the call unless it was renewed moments ago), so a worker that lost its lease, say paused during a
+look-up, never sends, fails or refunds a job another worker has taken over. Status changes follow the one rule
+of domain/message_status.py, so a late report never takes a text back.
 """
 
 from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from repairtext.adapters.db.models import Job, Message, MessageEvent, PendingReceipt, Shop, Ticket
+from repairtext.adapters.db.jobs import renew_lease
+from repairtext.adapters.db.models import Job, Message, PendingReceipt, Shop, Ticket
+from repairtext.adapters.db.statuses import StatusReport, write_statuses
 from repairtext.adapters.providers.base import OutboundText, Provider, ProviderError, SendReceipt
 from repairtext.bootstrap import Context
 from repairtext.services import credits, opt_outs
@@ -34,11 +38,13 @@ from repairtext.services.outbound import status_callback_url
 from repairtext.services.receipts import apply_pending_receipts, set_status
 
 MAX_BACKOFF = timedelta(minutes=30)
-# Covers a look-up and a send, each bounded by the provider timeout, with room to spare.
+# Covers a look-up and a send, each bounded by the provider timeout, with room to spare (the default of
+# REPAIRTEXT_JOB_LEASE_SECONDS; tests shorten it to pause a worker past it).
 LEASE = timedelta(seconds=60)
-# A send not started this long after its batch was marked is left for the next claim (its lease may be near
-# its end, and another worker could take the job while we were still about to send).
-START_WITHIN = LEASE / 3
+
+
+def lease(ctx: Context) -> timedelta:
+    return timedelta(seconds=ctx.settings.job_lease_seconds)
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,7 @@ class Attempt:
     look_up_first: bool
     since: datetime
     known_ids: frozenset[str]
+    shop_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -70,17 +77,10 @@ def backoff(attempt: int, retry_after: float | None) -> timedelta:
 
 
 def process_send(ctx: Context, job_id: int, owner: str) -> None:
-    """One job, start to end (the batch path with a batch of one)."""
-    process_send_batch(ctx, [job_id], owner)
-
-
-def process_send_batch(ctx: Context, job_ids: list[int], owner: str,
-                       run: Callable[[Callable, list], Iterable] | None = None) -> None:
-    run = run or (lambda fn, items: [fn(i) for i in items])
-    marked_at = time.monotonic()
-    attempts = begin_attempts(ctx, job_ids, owner)
-    outcomes = list(run(lambda a: attempt_send(a, marked_at), attempts))
-    record_outcomes(ctx, owner, outcomes)
+    """One job, start to end, on this thread (the worker's path for a claim of one)."""
+    renewed_at = time.monotonic()
+    attempts = begin_attempts(ctx, [job_id], owner)
+    record_outcomes(ctx, owner, [attempt_send(ctx, a, owner, renewed_at) for a in attempts])
 
 
 def _owned(job: Job | None, owner: str) -> bool:
@@ -99,7 +99,7 @@ def begin_attempts(ctx: Context, job_ids: list[int], owner: str) -> list[Attempt
         db = session.connection()
         owned = sorted(db.execute(
             update(Job).where(Job.id.in_(job_ids), Job.state == "running", Job.locked_by == owner)
-            .values(lease_until=now + LEASE).returning(Job.id, Job.message_id)).all())
+            .values(lease_until=now + lease(ctx)).returning(Job.id, Job.message_id)).all())
         if not owned:
             return []
         rows = {r.id: r for r in db.execute(select(*_BATCH_COLUMNS).where(
@@ -125,7 +125,7 @@ def begin_attempts(ctx: Context, job_ids: list[int], owner: str) -> list[Attempt
             text = OutboundText(to=m.to_number, from_=m.from_number, body=m.body,
                                 status_callback=status_callback_url(ctx, shop, m.provider))
             attempts.append(Attempt(job_id, m.id, text, providers[key], look_up_first, m.first_attempt_at or now,
-                                    _known_ids(session, m) if look_up_first else frozenset()))
+                                    _known_ids(session, m) if look_up_first else frozenset(), m.shop_id))
         sending = {"status": "sending", "send_attempts": Message.send_attempts + 1, "updated_at": now}
         if fresh:
             db.execute(update(Message).where(Message.id.in_(fresh)).values(**sending, first_attempt_at=now))
@@ -160,23 +160,42 @@ def _provider(ctx: Context, shop: Shop, name: str) -> Provider | ProviderError:
     return provider or ProviderError(f"the shop's {name} account is not configured", code="not_configured")
 
 
-def attempt_send(attempt: Attempt, marked_at: float) -> Outcome:
-    """The provider calls, outside any transaction."""
-    if time.monotonic() - marked_at > START_WITHIN.total_seconds():
-        return Outcome(attempt, not_started=True)
+def attempt_send(ctx: Context, attempt: Attempt, owner: str, renewed_at: float) -> Outcome:
+    """The provider calls, outside any transaction. `renewed_at` (time.monotonic()) is when the job's lease was
+    last renewed; each provider call is made only while the lease is known to be ours (_hold_lease)."""
     provider = attempt.provider
     if isinstance(provider, ProviderError):
         return Outcome(attempt, error=provider)
     try:
         receipt = None
         if attempt.look_up_first:
+            if (renewed_at := _hold_lease(ctx, attempt.job_id, owner, renewed_at)) is None:
+                return Outcome(attempt, not_started=True)
             receipt = provider.find_sent(attempt.text, attempt.since, set(attempt.known_ids))
-        return Outcome(attempt, receipt=receipt or provider.send(attempt.text))
+        if receipt is None:
+            # Checked again after the look-up: a worker paused during it (or stalled for any reason) past its
+            # lease may find nothing, while the worker that took the job over has sent it already.
+            if _hold_lease(ctx, attempt.job_id, owner, renewed_at) is None:
+                return Outcome(attempt, not_started=True)
+            receipt = provider.send(attempt.text)
+        return Outcome(attempt, receipt=receipt)
     except ProviderError as error:
         return Outcome(attempt, error=error)
     except Exception as exc:  # noqa: BLE001 - whatever broke, the provider may have the text: look it up next time
         return Outcome(attempt, error=ProviderError(f"unexpected error talking to the provider: {exc!r}",
                                                     retryable=True, ambiguous=True))
+
+
+def _hold_lease(ctx: Context, job_id: int, owner: str, renewed_at: float) -> float | None:
+    """Whether the job is still ours to call the provider for: yes without asking while its lease, renewed at
+    `renewed_at`, has two thirds of its length to run; otherwise it is renewed in the database, in a short
+    transaction of its own, only if it has not run out (None: it has, and another worker may own the job)."""
+    now_monotonic = time.monotonic()
+    if now_monotonic - renewed_at < lease(ctx).total_seconds() / 3:
+        return renewed_at
+    with ctx.db.transaction() as session:
+        renewed = renew_lease(session, job_id, owner, ctx.clock.now(), lease(ctx))
+    return now_monotonic if renewed else None
 
 
 def _last_look_up(attempt: Attempt) -> SendReceipt | None:
@@ -210,7 +229,8 @@ def record_outcomes(ctx: Context, owner: str, outcomes: list[Outcome]) -> None:
             PendingReceipt.provider_id.in_([o.receipt.provider_id for o in accepted])))) if accepted else set()
         plain = [o for o in accepted if o.receipt.provider_id not in parked]
         _record_accepted(session, owner, plain, now)
-        rest = [o for o in outcomes if o not in plain]
+        recorded = {id(o) for o in plain}  # by identity: comparing Outcomes field by field is slow
+        rest = [o for o in outcomes if id(o) not in recorded]
         if not rest:
             return
         jobs = {j.id: j for j in session.scalars(select(Job).where(
@@ -221,10 +241,10 @@ def record_outcomes(ctx: Context, owner: str, outcomes: list[Outcome]) -> None:
             job, message = jobs[outcome.attempt.job_id], messages[outcome.attempt.message_id]
             if outcome.receipt is not None:
                 _record_success(ctx, session, job, message, owner, outcome.receipt, parked, now)
-            elif outcome.not_started:
+            elif outcome.not_started:  # the lease ran out before the provider was called
                 if _owned(job, owner):
                     job.state, job.lease_until = "pending", None
-                    message.status = "queued" if message.status == "sending" else message.status
+                    _back_to_queue(session, message, now)
             else:
                 _record_failure(ctx, session, job, message, owner, outcome.error, now)
 
@@ -255,7 +275,8 @@ def _one_text_per_provider_message(session: Session, outcomes: list[Outcome]) ->
 
 def _record_accepted(session: Session, owner: str, outcomes: list[Outcome], now: datetime) -> None:
     """The common case, for a whole batch in a few statements: the provider took the texts. The same rules as
-    _record_success: the id is recorded unless the message already has one; the job closes only if ours."""
+    _record_success: the id is recorded unless the message already has one, the status moves as the status
+    rule allows (a text failed meanwhile stays failed), and the job closes only if ours."""
     if not outcomes:
         return
     db = session.connection()
@@ -264,17 +285,14 @@ def _record_accepted(session: Session, owner: str, outcomes: list[Outcome], now:
     ).scalars())
     fresh = [o for o in outcomes if o.attempt.message_id in unsent]
     if fresh:
-        db.execute(_MARK_ACCEPTED, [{"b_id": o.attempt.message_id, "b_pid": o.receipt.provider_id, "b_now": now}
-                                    for o in fresh])
-        db.execute(insert(MessageEvent), [
-            {"message_id": o.attempt.message_id, "status": "accepted", "provider_status": o.receipt.status,
-             "error_code": None, "applied": True, "at": now} for o in fresh])
+        db.execute(_RECORD_PROVIDER_ID, [{"b_id": o.attempt.message_id, "b_pid": o.receipt.provider_id} for o in fresh])
+        write_statuses(session, [StatusReport(o.attempt.message_id, "accepted", provider_status=o.receipt.status)
+                                 for o in fresh], now, clear_error=True)
     db.execute(_CLOSE_JOB, [{"b_id": o.attempt.job_id, "b_owner": owner, "b_now": now} for o in outcomes])
 
 
-_MARK_ACCEPTED = (update(Message).where(Message.id == bindparam("b_id"))
-                  .values(provider_id=bindparam("b_pid"), status="accepted", error=None, error_code=None,
-                          updated_at=bindparam("b_now")))
+_RECORD_PROVIDER_ID = (update(Message).where(Message.id == bindparam("b_id"), Message.provider_id.is_(None))
+                       .values(provider_id=bindparam("b_pid")))
 _CLOSE_JOB = (update(Job).where(Job.id == bindparam("b_id"), Job.state == "running", Job.locked_by == bindparam("b_owner"))
               .values(state="done", finished_at=bindparam("b_now"), last_error=None))
 
@@ -285,8 +303,8 @@ def _record_success(ctx: Context, session: Session, job: Job, message: Message, 
         # Recorded even if our lease ran out meanwhile: the text went, and whoever holds the job now will
         # find the provider id and stop.
         message.provider_id = receipt.provider_id
-        message.error, message.error_code = None, None
-        set_status(session, message, "accepted", now, provider_status=receipt.status)
+        if set_status(session, message, "accepted", now, provider_status=receipt.status):
+            message.error, message.error_code = None, None
         if receipt.provider_id in parked:
             apply_pending_receipts(ctx, session, message, now)
     if _owned(job, owner):
@@ -303,22 +321,30 @@ def _record_failure(ctx: Context, session: Session, job: Job, message: Message, 
     job.last_error = str(error)
     if error.retryable and job.attempts < job.max_attempts:
         job.state, job.run_after, job.lease_until = "pending", now + backoff(job.attempts, error.retry_after), None
-        message.status, message.error, message.updated_at = "queued", f"will retry: {error}", now
+        _back_to_queue(session, message, now)
+        message.error = f"will retry: {error}"
         return
     _fail(ctx, session, job, message, error.code, error.message, now, opted_out=error.opted_out)
+
+
+def _back_to_queue(session: Session, message: Message, now: datetime) -> None:
+    """An attempt that did not reach the provider: the text waits for its retry (the rule's one move back)."""
+    write_statuses(session, [StatusReport(message.id, "queued")], now, history=False)
 
 
 def _fail(ctx: Context, session: Session, job: Job, message: Message, code: str | None, reason: str,
           now: datetime, opted_out: bool = False) -> None:
     """The text will not go: fail it, give its credits back, tell staff on the ticket."""
     job.state, job.finished_at = "failed", now
-    message.error_code, message.error = code, reason
-    set_status(session, message, "failed", now, error_code=code)
-    if message.credits:
+    # A text that went or failed meanwhile keeps its status: its credits and its note are settled already.
+    moved = set_status(session, message, "failed", now, error_code=code)
+    if moved:
+        message.error_code, message.error = code, reason
+    if moved and message.credits:
         credits.refund(ctx, session, session.get(Shop, message.shop_id), message, f"send failed ({code or 'error'})")
     if opted_out:
         opt_outs.do_opt_out(session, message.shop_id, message.to_number, now, opt_outs.CARRIER)
-    if message.ticket_id:
+    if moved and message.ticket_id:
         ticket = session.get(Ticket, message.ticket_id)
         label = f"{code}: {reason}" if code else reason
         add_system_note(session, ticket, f"Text not sent: {label}.", now)

@@ -56,7 +56,9 @@ Control API (JSON in and out; 400/404 {"error": reason} when a request cannot be
                                            timeout_before_accept (sleep `delay`, answer 503, record nothing),
                                            accept_then_timeout (record and deliver, then sleep `delay` before
                                            answering), twilio_error (400 `code`); drop_callbacks: the next `count`
-                                           status callbacks / DLRs are not posted (the status still moves)
+                                           status callbacks / DLRs are not posted (the status still moves),
+                                           slow_lookup: the next `count` Twilio message lists answer what was
+                                           true when they came in, `delay` seconds late
     POST /_sim/messages/{id}/status {"status", "error_code"?}   one more status callback / DLR for that message,
                                            whatever its status (duplicates, out of order) -> {"message", "callback"}
 """

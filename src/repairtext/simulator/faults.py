@@ -9,13 +9,16 @@ import asyncio
 import math
 from collections.abc import Callable
 
+from starlette.requests import Request
 from starlette.responses import Response
 
-from repairtext.simulator.records import Fault
+from repairtext.simulator.context import simulator
+from repairtext.simulator.records import LOOKUP_FAULT, Fault
 
-KINDS = ("http_status", "timeout_before_accept", "accept_then_timeout", "twilio_error", "drop_callbacks")
-# Which requests a fault applies to; drop_callbacks always to the status callbacks / DLRs the simulator posts.
-ON = ("send", "list", "fetch", "callback")
+KINDS = ("http_status", "timeout_before_accept", "accept_then_timeout", "twilio_error", "drop_callbacks", LOOKUP_FAULT)
+# Which requests a fault applies to; drop_callbacks always to the status callbacks / DLRs the simulator posts,
+# slow_lookup always to Twilio's message list (answered late rather than refused).
+ON = ("send", "list", "fetch", "callback", "slow_list")
 
 ErrorMaker = Callable[[int, "int | None", str, "dict[str, str] | None"], Response]
 
@@ -47,3 +50,17 @@ async def after_accepting(fault: Fault | None) -> None:
     """accept_then_timeout: the message is recorded and will be delivered, but the answer comes too late."""
     if fault is not None and fault.kind == "accept_then_timeout":
         await asyncio.sleep(fault.delay)
+
+
+def answered_late(provider: str, endpoint: Callable) -> Callable:
+    """slow_lookup: a look-up answers what was true when it came in, `delay` seconds late (a slow network, or
+    a client paused while the answer waited in its socket: what it reads is stale by then)."""
+
+    async def wrapped(request: Request) -> Response:
+        fault = simulator(request).state.take_fault(provider, "slow_list")
+        response = await endpoint(request)
+        if fault is not None:
+            await asyncio.sleep(fault.delay)
+        return response
+
+    return wrapped

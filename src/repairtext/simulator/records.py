@@ -25,6 +25,9 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+LOOKUP_FAULT = "slow_lookup"
+
+
 @dataclass
 class SimMessage:
     """One message a provider accepted (outbound) or received for the account (inbound)."""
@@ -78,7 +81,8 @@ class MediaItem:
 
 @dataclass
 class Fault:
-    """The next `count` send requests to `provider` fail as `kind` says (see the package docstring)."""
+    """The next `count` send requests (look-ups, for LOOKUP_FAULT) to `provider` fail as `kind` says (see the
+    package docstring)."""
 
     provider: str
     kind: str

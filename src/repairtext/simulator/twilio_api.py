@@ -176,7 +176,7 @@ def _sent_on(message, bound: date | datetime, op: str) -> bool:
 
 routes = [
     Route(f"{PREFIX}/Messages.json", send_message, methods=["POST"]),
-    Route(f"{PREFIX}/Messages.json", list_messages, methods=["GET"]),
+    Route(f"{PREFIX}/Messages.json", faults.answered_late(TWILIO, list_messages), methods=["GET"]),
     Route(f"{PREFIX}/Messages/{{message_sid}}.json", fetch_message, methods=["GET"]),
     Route(f"{PREFIX}/Messages/{{message_sid}}/Media/{{media_sid}}", inbound_media, methods=["GET"]),
 ]
