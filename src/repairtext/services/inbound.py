@@ -63,6 +63,7 @@ class Received:
     message_id: int | None
     duplicate: bool
     shop_id: int | None
+    queued_work: bool = False  # a job for the worker (media to fetch, a HELP answer): worth waking it
 
 
 @lru_cache(maxsize=65_536)  # pure, and parsing is a good share of a webhook's time; senders repeat
@@ -89,7 +90,7 @@ def do_receive(ctx: Context, text: InboundText, shop_id: int | None = None) -> R
     except IntegrityError:
         # A concurrent delivery of the same webhook won the insert: this one is the duplicate.
         return Received(None, True, shop_id)
-    if result.message_id:
+    if result.queued_work:
         ctx.notify_work()
     return result
 
@@ -134,7 +135,7 @@ def _receive(ctx: Context, session: Session, text: InboundText, shop_id: int | N
     if text.media:
         db.execute(insert(Job), dict(shop_id=shop_id, kind=MEDIA_JOB, message_id=message_id, state="pending",
                                      run_after=now, max_attempts=3, created_at=now))
-    return Received(message_id, False, shop_id)
+    return Received(message_id, False, shop_id, queued_work=bool(text.media) or keyword is Keyword.HELP)
 
 
 def senders_tickets(session: Session, shop_id: int, sender: str) -> tuple[list[int], list[routing.TicketRef], bool]:
