@@ -39,10 +39,11 @@ def create_app(ctx: Context, *, inline_worker: bool | None = None) -> FastAPI:
                   description="Two-way SMS and MMS for a repair shop's ticket desk.")
     app.state.ctx = ctx
     problems.install(app)
+    # Routes are matched in order: the webhooks, called for every text in and every receipt, come first.
+    app.include_router(webhooks.router)
     app.include_router(routes_shop.router)
     app.include_router(routes_tickets.router)
     app.include_router(routes_texts.router)
-    app.include_router(webhooks.router)
     app.include_router(routes_admin.router)
     try:
         from repairtext.entrypoints.web import pages
