@@ -83,4 +83,4 @@ RESULT_PREFIX = "BENCH-RESULT "
 def emit(script: str, figures: dict) -> None:
     """The script's figures as one machine-readable line, which run_all.py collects into bench/results.md."""
 
-    print(RESULT_PREFIX + json.dumps({"script": script, "figures": figures}, sort_keys=True), flush=True)
+    print(RESULT_PREFIX + json.dumps({"script": script, "figures": figures}, sort_keys=True, default=str), flush=True)
