@@ -86,10 +86,10 @@ def flatten(value, prefix: str = "") -> list[tuple[str, str]]:
     return [(prefix, f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value))]
 
 
-def write_results(stamp: str, started: datetime, load_before: str, outcomes: list) -> None:
+def write_results(stamp: str, started: datetime, source: str, load_before: str, outcomes: list) -> None:
     """bench/results.md: the run's machine, commit, date and every figure, for the README and for review."""
     lines = [f"# Benchmark results ({stamp})", "", "Written by `make bench` (bench/run_all.py); do not edit by hand.", "",
-             f"- date: {started.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC; {source_state()}",
+             f"- date: {started.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC; {source} (at the start)",
              *(f"- {name}: {value}" for name, value in machine().items()),
              f"- load average (1, 5, 15 min) at the start: {load_before}; at the end: {load_average()}",
              "  (per-second figures move with other load on the machine; the CPU-per-operation ones much less)", ""]
@@ -154,10 +154,11 @@ def main() -> int:
     started = datetime.now(timezone.utc)
     stamp = started.strftime("%Y%m%d-%H%M%S")
     load = load_average()
+    source = source_state()
     print(f"run_all {stamp}: Python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} CPUs, "
-          f"load average {load}; {source_state()}; scripts: {', '.join(s.name for s in chosen)}")
+          f"load average {load}; {source}; scripts: {', '.join(s.name for s in chosen)}")
     outcomes = [(script, *run(script, args.db, stamp)) for script in chosen]
-    write_results(stamp, started, load, outcomes)
+    write_results(stamp, started, source, load, outcomes)
     print(f"\n===== summary ({stamp}; full outputs in {RESULTS.relative_to(BENCH.parent)}/) =====")
     failed = 0
     for script, code, elapsed, output in outcomes:
