@@ -88,7 +88,8 @@ def flatten(value, prefix: str = "") -> list[tuple[str, str]]:
 
 def write_results(stamp: str, started: datetime, source: str, load_before: str, outcomes: list) -> None:
     """bench/results.md: the run's machine, commit, date and every figure, for the README and for review."""
-    lines = [f"# Benchmark results ({stamp})", "", "Written by `make bench` (bench/run_all.py); do not edit by hand.", "",
+    lines = [f"# Benchmark results ({stamp})", "",
+             "Written by `make bench` (bench/run_all.py); do not edit by hand.", "",
              f"- date: {started.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC; {source} (at the start)",
              *(f"- {name}: {value}" for name, value in machine().items()),
              f"- load average (1, 5, 15 min) at the start: {load_before}; at the end: {load_average()}",

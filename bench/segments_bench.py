@@ -79,7 +79,8 @@ def main() -> int:
         ratios[kind] = round(ratio, 2)
     differing = sum(count_segments(t).segments != len(smsutil.split(t).parts) for t in texts)
     print(f"  segment counts that differ from smsutil (grapheme clusters kept whole): {differing}/{len(texts)}")
-    emit("segments_bench", {"smsutil_split_per_s": round(theirs), **{f"{k}_per_s": round(v) for k, v in figures.items()},
+    emit("segments_bench", {"smsutil_split_per_s": round(theirs),
+                            **{f"{k}_per_s": round(v) for k, v in figures.items()},
                             **{f"{k}_vs_smsutil": round(v / theirs, 2) for k, v in figures.items()},
                             "split_segments_vs_smsutil_by_kind": ratios, "counts_differing": differing})
     return 0

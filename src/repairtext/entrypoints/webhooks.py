@@ -2,8 +2,9 @@
 and answers at once; slow work (media) is left to the worker.
 
 These run for every text a customer sends, so they skip what costs more than it gives here (see bench/README.md):
-the context is read off the app rather than through a dependency, and Twilio's urlencoded form is parsed by the
-standard library rather than by the multipart parser behind `request.form()`."""
+the context is read off the app rather than through a dependency, Twilio's urlencoded form is parsed by the
+standard library rather than by the multipart parser behind `request.form()`, and the database work goes through
+`Database.run` (in the event loop on SQLite, in the thread pool on PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
-from starlette.concurrency import run_in_threadpool
 from sqlalchemy import select
 
 from repairtext.adapters.db.models import Shop
@@ -78,7 +78,7 @@ async def twilio_inbound(request: Request) -> Response:
     if not text.provider_id:
         raise HTTPException(400, "MessageSid is missing")
     try:
-        await run_in_threadpool(do_receive, ctx, text)
+        await ctx.db.run(do_receive, ctx, text)
     except NotFound as exc:
         log.warning("inbound Twilio text %s dropped: %s", text.provider_id, exc)  # not our number: nothing to keep
     return Response(EMPTY_TWIML, media_type="text/xml")
@@ -91,7 +91,7 @@ async def twilio_status(request: Request) -> Response:
     sid, status = form.get("MessageSid") or form.get("SmsSid"), form.get("MessageStatus") or form.get("SmsStatus")
     if not sid or not status:
         raise HTTPException(400, "MessageSid and MessageStatus are required")
-    await run_in_threadpool(receipts.do_record_receipt, ctx, "twilio", sid, status, form.get("ErrorCode") or None)
+    await ctx.db.run(receipts.do_record_receipt, ctx, "twilio", sid, status, form.get("ErrorCode") or None)
     return Response(status_code=204)
 
 
@@ -116,7 +116,7 @@ async def _json(request: Request) -> dict:
 @router.post("/flowroute/{token}/inbound")
 async def flowroute_inbound(token: str, request: Request) -> Response:
     ctx = _context(request)
-    shop_id = await run_in_threadpool(_shop_by_token, ctx, token)
+    shop_id = await ctx.db.run(_shop_by_token, ctx, token)
     doc = await _json(request)
     data, attrs = doc["data"], doc["data"].get("attributes") or {}
     wanted = {m.get("id") for m in ((data.get("relationships") or {}).get("media") or {}).get("data") or []}
@@ -128,19 +128,19 @@ async def flowroute_inbound(token: str, request: Request) -> Response:
                        media=[m for m in media if m["url"]])
     if not text.provider_id:
         raise HTTPException(400, "data.id is missing")
-    await run_in_threadpool(do_receive, ctx, text, shop_id)
+    await ctx.db.run(do_receive, ctx, text, shop_id)
     return Response(status_code=204)
 
 
 @router.post("/flowroute/{token}/status")
 async def flowroute_status(token: str, request: Request) -> Response:
     ctx = _context(request)
-    shop_id = await run_in_threadpool(_shop_by_token, ctx, token)
+    shop_id = await ctx.db.run(_shop_by_token, ctx, token)
     doc = await _json(request)
     attrs = doc["data"].get("attributes") or {}
     if not doc["data"].get("id") or not attrs.get("status"):
         raise HTTPException(400, "data.id and data.attributes.status are required")
     code = attrs.get("status_code")
-    await run_in_threadpool(receipts.do_record_receipt, ctx, "flowroute", str(doc["data"]["id"]),
+    await ctx.db.run(receipts.do_record_receipt, ctx, "flowroute", str(doc["data"]["id"]),
                             str(attrs["status"]), str(code) if code not in (None, "") else None, shop_id)
     return Response(status_code=204)

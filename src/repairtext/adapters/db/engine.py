@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
+from typing import TypeVar
 
+import anyio.to_thread
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
+T = TypeVar("T")
 
 # A connection back from the pool within this many seconds of its last use is not pinged first.
 PING_AFTER_IDLE = 5.0
@@ -103,6 +106,16 @@ class Database:
         with self.read_sessions() as session:
             with session.begin():
                 yield session
+
+    async def run(self, work: Callable[..., T], *args) -> T:
+        """Blocking database work, from async code (the webhooks). PostgreSQL waits on the network, so the work
+        goes to the thread pool and the event loop keeps serving. SQLite's is local and short (a fraction of a
+        millisecond for a reply), and handing it to a thread costs more than doing it: the hop, GIL handoffs
+        between the loop and the pool, threads queueing on the one writer. It runs in the loop, as a bare
+        sqlite3 handler would; at worst the loop waits for another thread's transaction to finish."""
+        if self.is_sqlite:
+            return work(*args)
+        return await anyio.to_thread.run_sync(work, *args)
 
     def dispose(self) -> None:
         self.engine.dispose()
