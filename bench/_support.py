@@ -4,6 +4,7 @@ Not a bench itself (run_all.py skips files starting with '_')."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -74,3 +75,12 @@ def child(script: str, *args: str):
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+RESULT_PREFIX = "BENCH-RESULT "
+
+
+def emit(script: str, figures: dict) -> None:
+    """The script's figures as one machine-readable line, which run_all.py collects into bench/results.md."""
+
+    print(RESULT_PREFIX + json.dumps({"script": script, "figures": figures}, sort_keys=True, default=str), flush=True)

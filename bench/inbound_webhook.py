@@ -1,24 +1,32 @@
-"""The Twilio inbound webhook against a bare Starlette handler, same server, same database, same load.
+"""The Twilio inbound webhook against the honest baseline: a bare Starlette handler on the database driver itself.
 
 Target (the issue): "the Twilio inbound webhook (signature check, dedupe, routing, comment stored) at least half
 the throughput of a bare Starlette handler that parses the same form and does one insert into the same database,
-measured in the same run on SQLite and PostgreSQL".
+measured in the same run on SQLite and PostgreSQL"; issue 13 holds the interim bar: at least 0.3x in the
+default mode.
 
-  ours  `create_app(ctx, inline_worker=False)`, POST /webhooks/twilio/inbound: form parsed, X-Twilio-Signature
-        checked against public_url + path, `do_receive` in the thread pool (dedupe by MessageSid, shop by To,
-        customer by From, routing, the message row, the customer's comment, the ticket set to Customer Reply);
-  bare  a Starlette app with the same route that awaits `request.form()` and inserts one row (MessageSid unique,
-        From, To, Body, time) through `Database(url).engine` in the thread pool, as ours does its work.
+  bare      a Starlette app with the same route, in the event loop: it awaits `request.form()`, checks
+            X-Twilio-Signature exactly as ours does (`is_valid_signature` on public_url + path), inserts the
+            message row into the same `messages` table with the driver itself (stdlib `sqlite3` on SQLite,
+            `psycopg` on PostgreSQL, autocommit: one statement, one commit) and answers the same TwiML;
+  ours      `create_app(ctx)` in the default mode (REPAIRTEXT_WORKER=inline: the worker runs in the server
+            process), POST /webhooks/twilio/inbound: form parsed, signature checked, `do_receive` (dedupe by
+            MessageSid, shop by To, customer by From, routing, the message row, the customer's comment, the
+            ticket set to Customer Reply);
+  ours-off  the same with REPAIRTEXT_WORKER=off (workers in processes of their own).
 
 Each is served by uvicorn (h11, one process, the same settings) in a process of its own on loopback; this process
 is the client: `--connections` keep-alive connections on asyncio sending pre-built requests (the exact form the
 simulator posts for an inbound text, a unique MessageSid each, validly signed), so the client costs little CPU
 next to either server. Every sender is a customer with one open ticket, so every reply is routed and stored as a
-comment (checked after the run). The two servers alternate for `--rounds` rounds; the best round of each counts.
-Each server's CPU time per request is printed too (read from /proc): the machine's other load moves it less than
-req/s. Figures are printed, never asserted.
+comment (checked after the run).
 
-    .venv/bin/python bench/inbound_webhook.py [--db sqlite|postgresql|both] [--requests 3000] [--connections 16]
+The machine is shared, so the servers are measured interleaved: each of `--rounds` rounds runs all three, in an
+order rotated every round, and the figures are medians over the rounds; the ratio is the median of each round's
+own ours/bare. Each server's CPU time per request (from /proc) is printed too: other load moves it less than
+req/s. Figures are printed, never asserted; the last line is machine-readable for run_all.py.
+
+    .venv/bin/python bench/inbound_webhook.py [--db sqlite|postgresql|both] [--requests 1000] [--rounds 9]
 """
 
 from __future__ import annotations
@@ -29,27 +37,26 @@ import os
 import platform
 import secrets
 import socket
+import statistics
 import sys
 import tempfile
 import threading
 import time
-from datetime import datetime, timezone
+from contextlib import ExitStack
 from pathlib import Path
 from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from sqlalchemy import (  # noqa: E402
-    Column, DateTime, Integer, MetaData, String, Table, Text, create_engine, func, insert, select, text,
-)
+from sqlalchemy import create_engine, func, insert, select, text  # noqa: E402
 
 from repairtext.adapters.providers.twilio_signature import compute_signature  # noqa: E402
 from repairtext.config import Settings  # noqa: E402
 
-from _support import bench_database, child, loopback_socket  # noqa: E402
+from _support import bench_database, child, emit, loopback_socket  # noqa: E402
 
-TARGET_RATIO = 0.5
+TARGET_RATIO = 0.3  # issue 13's bar for now; the original target is 0.5
 TWILIO_SID = "AC" + "be" * 16
 TWILIO_TOKEN = "bench-auth-token-" + "b" * 16
 SHOP_NUMBER = "+12065550100"
@@ -59,71 +66,85 @@ WARMUP = 200
 RUN_LIMIT = 60.0  # seconds: a round slower than this is cut short (bounded in time)
 BODIES = ("Thanks! I can come by at 5 today.", "Is it ready yet?", "Great, see you tomorrow morning",
           "How much will the battery cost?", "ok")
-
-bare_metadata = MetaData()
-bare_table = Table(
-    "bench_bare_inbound", bare_metadata,
-    Column("id", Integer, primary_key=True),
-    Column("message_sid", String(64), nullable=False, unique=True),
-    Column("from_number", String(20), nullable=False),
-    Column("to_number", String(20), nullable=False),
-    Column("body", Text, nullable=False),
-    Column("created_at", DateTime, nullable=False),
-)
+SERVERS = ("bare", "ours", "ours-off")
+WORKER_MODE = {"ours": "inline", "ours-off": "off"}
+BARE_COLUMNS = ("shop_id, direction, provider, provider_id, from_number, to_number, body, status, segments, "
+                "credits, send_attempts, part, parts, inbox_state, created_at, updated_at")
 
 
 # --- servers (child processes) ----------------------------------------------------------------------------
 
 
-def settings_for(database_url: str, public_url: str) -> Settings:
+def settings_for(database_url: str, public_url: str, worker: str = "off") -> Settings:
     return Settings.from_env(
         env={}, database_url=database_url, blob_dir=tempfile.gettempdir() + "/repairtext-bench-blobs",
         public_url=public_url, twilio_account_sid=TWILIO_SID, twilio_auth_token=TWILIO_TOKEN,
-        twilio_api_base="http://127.0.0.1:9", flowroute_api_base="http://127.0.0.1:9", worker="off",
+        twilio_api_base="http://127.0.0.1:9", flowroute_api_base="http://127.0.0.1:9", worker=worker,
         secret_key="bench",
     )
 
 
-def bare_app(database_url: str):
+def bare_insert(database_url: str):
+    """One INSERT of the message row, autocommitted, through the driver alone; returns insert(values)."""
+    if database_url.startswith("sqlite"):
+        import sqlite3
+
+        conn = sqlite3.connect(database_url.split("///", 1)[1], isolation_level=None, check_same_thread=False)
+        for pragma in ("journal_mode=WAL", "foreign_keys=ON", "busy_timeout=30000", "synchronous=NORMAL"):
+            conn.execute(f"PRAGMA {pragma}")  # the same settings as our engine (adapters/db/engine.py)
+        sql = f"INSERT INTO messages ({BARE_COLUMNS}) VALUES ({', '.join('?' * 16)})"
+        return lambda values: conn.execute(sql, values)
+    import psycopg
+
+    conn = psycopg.connect(database_url.replace("+psycopg", "", 1), autocommit=True)
+    sql = f"INSERT INTO messages ({BARE_COLUMNS}) VALUES ({', '.join(['%s'] * 16)})"
+    return lambda values: conn.execute(sql, values)
+
+
+def bare_app(database_url: str, public_url: str, shop_id: int):
+    from datetime import datetime, timezone
+
     from starlette.applications import Starlette
-    from starlette.concurrency import run_in_threadpool
     from starlette.responses import Response
     from starlette.routing import Route
 
-    from repairtext.adapters.db.engine import Database
+    from repairtext.adapters.providers.twilio_signature import is_valid_signature
 
-    db = Database(database_url)
+    store = bare_insert(database_url)
     twiml = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
-
-    def store(form: dict) -> None:
-        with db.engine.begin() as conn:
-            conn.execute(insert(bare_table).values(
-                message_sid=form["MessageSid"], from_number=form["From"], to_number=form["To"], body=form["Body"],
-                created_at=datetime.now(timezone.utc).replace(tzinfo=None)))
+    sqlite = database_url.startswith("sqlite")
 
     async def inbound(request):
         form = await request.form()
-        await run_in_threadpool(store, dict(form))
+        params = [(k, str(v)) for k, v in form.multi_items()]
+        url = public_url + request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        if not is_valid_signature(TWILIO_TOKEN, url, params, request.headers.get("x-twilio-signature")):
+            return Response("bad signature", status_code=403)
+        f = dict(params)
+        now = datetime.now(timezone.utc).replace(tzinfo=None)
+        stamp = now.isoformat(" ") if sqlite else now
+        store((shop_id, "inbound", "twilio", f["MessageSid"], f["From"], f["To"], f.get("Body", ""), "received",
+               0, 0, 0, 1, 1, "triage", stamp, stamp))
         return Response(twiml, media_type="text/xml")
 
     return Starlette(routes=[Route(PATH, inbound, methods=["POST"])])
 
 
-def serve(which: str, database_url: str) -> None:
-    """Child process: serve `ours` or `bare` on a free loopback port; print its URL; serve until stdin closes."""
+def serve(which: str, database_url: str, shop_id: str) -> None:
+    """Child process: serve one of SERVERS on a free loopback port; print its URL; serve until stdin closes."""
     import uvicorn
 
     sock = loopback_socket()
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     ctx = None
-    if which == "ours":
+    if which in WORKER_MODE:
         from repairtext.bootstrap import build_context
         from repairtext.entrypoints.app import create_app
 
-        ctx = build_context(settings_for(database_url, url))
-        app = create_app(ctx, inline_worker=False)
+        ctx = build_context(settings_for(database_url, url, WORKER_MODE[which]))
+        app = create_app(ctx)  # the mode comes from the settings, as `repairtext serve` does it
     else:
-        app = bare_app(database_url)
+        app = bare_app(database_url, url, int(shop_id))
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -171,23 +192,22 @@ def fill(database_url: str) -> int:
             with ctx.db.engine.begin() as conn:
                 for table in ("customers", "customer_phones", "tickets"):
                     conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), {CUSTOMERS})"))
-        bare_metadata.create_all(ctx.db.engine)
     finally:
         ctx.close()
     return shop_id
 
 
 def counts(database_url: str) -> tuple[int, int, int]:
-    """(customer comments, routed inbound messages, bare rows)."""
+    """(customer comments, routed inbound messages: ours, unrouted inbound rows: bare's)."""
     from repairtext.adapters.db.models import Comment, Message
 
     engine = create_engine(database_url)
+    inbound = select(func.count()).select_from(Message).where(Message.direction == "inbound")
     try:
         with engine.connect() as conn:
             comments = conn.scalar(select(func.count()).select_from(Comment).where(Comment.author == "customer"))
-            routed = conn.scalar(select(func.count()).select_from(Message).where(
-                Message.direction == "inbound", Message.inbox_state == "routed"))
-            bare = conn.scalar(select(func.count()).select_from(bare_table))
+            routed = conn.scalar(inbound.where(Message.inbox_state == "routed"))
+            bare = conn.scalar(inbound.where(Message.inbox_state == "triage", Message.routing_rule.is_(None)))
     finally:
         engine.dispose()
     return comments, routed, bare
@@ -244,16 +264,19 @@ async def _drive(port: int, built: list[bytes], connections: int) -> tuple[float
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU a process has used so far (Linux /proc)."""
+    """User + system CPU a process (all its threads) has used so far (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def warm_up(base_url: str) -> None:
+    asyncio.run(_drive(int(base_url.rsplit(":", 1)[1]), requests_for(base_url, WARMUP), 16))
 
 
 def drive(base_url: str, pid: int, count: int, connections: int) -> tuple[float, int, int, float]:
     """Send `count` fresh signed webhooks to the server `pid`; returns (requests/s, answered, failures, server CPU
     ms per request: its own cost, which the load other processes put on the machine does not change much)."""
     port = int(base_url.rsplit(":", 1)[1])
-    asyncio.run(_drive(port, requests_for(base_url, WARMUP), connections))
     built = requests_for(base_url, count)
     cpu = cpu_seconds(pid)
     elapsed, statuses = asyncio.run(_drive(port, built, connections))
@@ -265,45 +288,66 @@ def drive(base_url: str, pid: int, count: int, connections: int) -> tuple[float,
 # --- the run -----------------------------------------------------------------------------------------------
 
 
-def verdict(ratio: float, ours: float, bare: float) -> str:
+def verdict(mode: str, ratio: float, ours: float, bare: float) -> str:
     word = "PASS" if ratio >= TARGET_RATIO else "MISS"
-    return (f"{word} {ours:,.0f} req/s is {ratio:.2f}x the bare {bare:,.0f} req/s "
-            f"({'>=' if ratio >= TARGET_RATIO else '<'} {TARGET_RATIO}x)")
+    return (f"{word} {mode}: {ours:,.0f} req/s is {ratio:.2f}x the bare {bare:,.0f} req/s "
+            f"({'>=' if ratio >= TARGET_RATIO else '<'} {TARGET_RATIO}x; medians)")
 
 
 def run_database(kind: str, count: int, connections: int, rounds: int) -> dict:
-    print(f"\n== {kind}: {count:,} signed webhooks per round from {CUSTOMERS:,} customers with one open ticket, "
-          f"{connections} keep-alive connections ==")
-    best = {"ours": 0.0, "bare": 0.0}
-    with bench_database(kind, "inbound") as url:
-        fill(url)
-        print(f"{'round':>5} {'server':<6} {'req/s':>8} {'server cpu ms/req':>17} {'answered':>9} {'non-200':>8}")
-        cpu = {"ours": [], "bare": []}
-        for r in range(1, rounds + 1):
-            for which in ("bare", "ours"):
-                with child(__file__, "--serve", which, url) as (base_url, pid):
-                    rate, answered, failures, cpu_ms = drive(base_url, pid, count, connections)
-                print(f"{r:>5} {which:<6} {rate:>8,.0f} {cpu_ms:>17.2f} {answered:>9,} {failures:>8,}")
-                best[which] = max(best[which], rate)
+    print(f"\n== {kind}: {count:,} signed webhooks per server per round from {CUSTOMERS:,} customers with one open "
+          f"ticket, {connections} keep-alive connections, {rounds} rounds ==")
+    rates: dict[str, list[float]] = {s: [] for s in SERVERS}
+    cpu: dict[str, list[float]] = {s: [] for s in SERVERS}
+    with bench_database(kind, "inbound") as url, ExitStack() as servers:
+        shop_id = fill(url)
+        # All three stay up for the whole run; each round gives each a burst of its own in turn (ABAB), so the
+        # load that other work puts on the machine falls on all three alike.
+        running = {which: servers.enter_context(child(__file__, "--serve", which, url, str(shop_id)))
+                   for which in SERVERS}
+        for base_url, _ in running.values():
+            warm_up(base_url)
+        print(f"{'round':>5} {'server':<8} {'req/s':>8} {'server cpu ms/req':>17} {'answered':>9} {'non-200':>8} "
+              f"{'load':>5}")
+        for r in range(rounds):
+            for which in SERVERS[r % len(SERVERS):] + SERVERS[:r % len(SERVERS)]:  # order rotated each round
+                rate, answered, failures, cpu_ms = drive(*running[which], count, connections)
+                print(f"{r + 1:>5} {which:<8} {rate:>8,.0f} {cpu_ms:>17.2f} {answered:>9,} {failures:>8,} "
+                      f"{os.getloadavg()[0]:>5.1f}", flush=True)
+                rates[which].append(rate)
                 cpu[which].append(cpu_ms)
+        servers.close()
         comments, routed, bare_rows = counts(url)
-    expected = rounds * (count + WARMUP)
-    print(f"stored: {comments:,} customer comments and {routed:,} routed messages (ours), {bare_rows:,} rows (bare); "
-          f"expected {expected:,} each")
-    ratio = best["ours"] / best["bare"]
-    print(f"{kind}: {verdict(ratio, best['ours'], best['bare'])}")
-    print(f"{kind}: server CPU per request: ours {min(cpu['ours']):.2f} ms, bare {min(cpu['bare']):.2f} ms "
-          f"({min(cpu['bare']) / min(cpu['ours']):.2f}x)")
-    return dict(best, ratio=ratio)
+    expected = rounds * count + WARMUP
+    print(f"stored: {comments:,} customer comments and {routed:,} routed messages (ours, both modes), "
+          f"{bare_rows:,} rows (bare); expected {2 * expected:,}, {2 * expected:,} and {expected:,}")
+    result: dict = {"rounds": rounds, "requests": count, "connections": connections,
+                    "stored_ok": comments == routed == 2 * expected and bare_rows == expected}
+    for which in SERVERS:
+        result[f"{which}_req_s"] = round(statistics.median(rates[which]))
+        result[f"{which}_cpu_ms"] = round(statistics.median(cpu[which]), 3)
+    for which in ("ours", "ours-off"):
+        per_round = [o / b for o, b in zip(rates[which], rates["bare"])]
+        result[f"{which}_ratio"] = round(statistics.median(per_round), 3)
+        result[f"{which}_ratio_range"] = [round(min(per_round), 3), round(max(per_round), 3)]
+        # CPU per request, bare's over ours: what the ratio would be on an otherwise idle core.
+        result[f"{which}_cpu_ratio"] = round(statistics.median(b / o for o, b in zip(cpu[which], cpu["bare"])), 3)
+        print(f"{kind}: {verdict(which, result[f'{which}_ratio'], result[f'{which}_req_s'], result['bare_req_s'])}"
+              f" (rounds {min(per_round):.2f}-{max(per_round):.2f}x)")
+    print(f"{kind}: server CPU per request (medians): bare {result['bare_cpu_ms']:.2f} ms, ours "
+          f"{result['ours_cpu_ms']:.2f} ms ({result['ours_cpu_ratio']:.2f}x), ours-off "
+          f"{result['ours-off_cpu_ms']:.2f} ms ({result['ours-off_cpu_ratio']:.2f}x)")
+    result["load_average"] = [round(x, 1) for x in os.getloadavg()]
+    return result
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
-    parser.add_argument("--requests", type=int, default=3000, help="timed webhooks per server per round")
+    parser.add_argument("--requests", type=int, default=1000, help="timed webhooks per server per round")
     parser.add_argument("--connections", type=int, default=16, help="concurrent keep-alive connections")
-    parser.add_argument("--rounds", type=int, default=2, help="bare/ours alternations; the best of each counts")
-    parser.add_argument("--serve", nargs=2, metavar=("ours|bare", "DATABASE_URL"), help=argparse.SUPPRESS)
+    parser.add_argument("--rounds", type=int, default=9, help="rounds of all three servers; medians count")
+    parser.add_argument("--serve", nargs=3, metavar=("SERVER", "DATABASE_URL", "SHOP_ID"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         serve(*args.serve)
@@ -315,7 +359,9 @@ def main() -> int:
     results = {kind: run_database(kind, args.requests, args.connections, args.rounds) for kind in kinds}
     print("\nsummary")
     for kind, r in results.items():
-        print(f"  {kind:<10} {verdict(r['ratio'], r['ours'], r['bare'])}")
+        for which in ("ours", "ours-off"):
+            print(f"  {kind:<10} {verdict(which, r[f'{which}_ratio'], r[f'{which}_req_s'], r['bare_req_s'])}")
+    emit("inbound_webhook", results)
     return 0
 
 

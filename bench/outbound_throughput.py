@@ -49,7 +49,7 @@ from repairtext.adapters.db.models import Message, Shop  # noqa: E402
 from repairtext.bootstrap import build_context  # noqa: E402
 from repairtext.config import Settings  # noqa: E402
 
-from _support import bench_database, child, loopback_socket  # noqa: E402
+from _support import bench_database, child, emit, loopback_socket  # noqa: E402
 
 TARGET = 1000.0  # texts/s
 TWILIO_SID = "AC" + "be" * 16
@@ -360,6 +360,7 @@ def main() -> int:
     for kind, best in results.items():
         print(f"  {kind:<10} send  {verdict(best['send'])}")
         print(f"  {kind:<10} e2e   {verdict(best['e2e'])}")
+    emit("outbound_throughput", results)
     return 0
 
 

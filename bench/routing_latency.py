@@ -45,7 +45,7 @@ from repairtext.adapters.db.models import Customer, Message, Shop  # noqa: E402
 from repairtext.bootstrap import build_context  # noqa: E402
 from repairtext.config import Settings  # noqa: E402
 
-from _support import bench_database  # noqa: E402
+from _support import bench_database, emit  # noqa: E402
 
 TARGET_RATIO = 2.0
 SHOP_NUMBER = "+12065550100"
@@ -281,6 +281,7 @@ def main() -> int:
     print("\nsummary")
     for kind, summary in results.items():
         print(f"  {kind:<10} {verdict(summary)}")
+    emit("routing_latency", results)
     return 0
 
 

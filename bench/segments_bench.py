@@ -22,6 +22,8 @@ import smsutil  # noqa: E402
 
 from repairtext.domain.segments import count_segments, split_segments  # noqa: E402
 
+from _support import emit  # noqa: E402
+
 TEXT_LENGTH = 300
 TEXTS_PER_KIND = 100
 ROUNDS = 20
@@ -69,12 +71,18 @@ def main() -> int:
     print(f"  smsutil.split   {theirs:>12,.0f} texts/s")
     for name, ours in figures.items():
         print(f"  {name:<15} {ours:>12,.0f} texts/s  {ours / theirs:5.1f}x smsutil.split")
+    ratios = {}
     for kind, chunk in (("GSM-7", texts[:TEXTS_PER_KIND]), ("GSM-7 + extension", texts[TEXTS_PER_KIND:-TEXTS_PER_KIND]),
                         ("UCS-2 + emoji", texts[-TEXTS_PER_KIND:])):
         ratio = texts_per_second(split_segments, chunk) / texts_per_second(smsutil.split, chunk)
         print(f"  split_segments on {kind:<18} {ratio:5.1f}x smsutil.split")
+        ratios[kind] = round(ratio, 2)
     differing = sum(count_segments(t).segments != len(smsutil.split(t).parts) for t in texts)
     print(f"  segment counts that differ from smsutil (grapheme clusters kept whole): {differing}/{len(texts)}")
+    emit("segments_bench", {"smsutil_split_per_s": round(theirs),
+                            **{f"{k}_per_s": round(v) for k, v in figures.items()},
+                            **{f"{k}_vs_smsutil": round(v / theirs, 2) for k, v in figures.items()},
+                            "split_segments_vs_smsutil_by_kind": ratios, "counts_differing": differing})
     return 0
 
 

@@ -51,13 +51,14 @@ def create_app(ctx: Context, *, inline_worker: bool | None = None) -> FastAPI:
     app.state.ctx = ctx
     app.add_middleware(BodyLimit)  # 413 over 1 MiB, before any parsing or authentication
     problems.install(app)
+    # Routes are matched in order: the webhooks, called for every text in and every receipt, come first.
+    app.include_router(webhooks.router)
     app.include_router(routes_shop.router)
     app.include_router(routes_api_keys.router)
     app.include_router(routes_tickets.router)
     app.include_router(routes_texts.router)
     app.include_router(routes_events.router)
     app.include_router(routes_desk.router)
-    app.include_router(webhooks.router)
     app.include_router(routes_admin.router)
     try:
         from repairtext.entrypoints.web import pages

@@ -56,6 +56,7 @@ class Received:
     message_id: int | None
     duplicate: bool
     shop_id: int | None
+    queued_work: bool = False  # a job for the worker (media to fetch, a HELP answer): worth waking it
 
 
 @lru_cache(maxsize=65_536)  # pure, and parsing is a good share of a webhook's time; senders repeat
@@ -83,7 +84,7 @@ def do_receive(ctx: Context, text: InboundText, shop_id: int | None = None) -> R
     except IntegrityError:
         # A concurrent delivery of the same webhook won the insert: this one is the duplicate.
         return Received(None, True, shop_id)
-    if result.message_id:
+    if result.queued_work:
         ctx.notify_work()
     return result
 
@@ -130,7 +131,7 @@ def _receive(ctx: Context, session: Session, text: InboundText, shop_id: int | N
                                      run_after=now, max_attempts=3, created_at=now))
     events.record(session, shop_id, events.MESSAGE_RECEIVED, now, ticket_id=route.ticket_id, message_id=message_id,
                   comment_id=comment_id)
-    return Received(message_id, False, shop_id)
+    return Received(message_id, False, shop_id, queued_work=bool(text.media) or keyword is Keyword.HELP)
 
 
 def senders_tickets(session: Session, shop_id: int, sender: str) -> tuple[list[int], list[routing.TicketRef]]:

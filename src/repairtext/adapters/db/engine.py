@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
+from typing import TypeVar
 
+import anyio.to_thread
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger("repairtext.db")
@@ -22,8 +26,14 @@ def on_commit(session: Session, callback: Callable[[], None]) -> None:
     metrics and wake-ups must describe what really happened."""
     session.info.setdefault(_ON_COMMIT, []).append(callback)
 
+T = TypeVar("T")
 
-def make_engine(url: str, *, sqlite_begin: str = "BEGIN IMMEDIATE", **kwargs) -> Engine:
+# A connection back from the pool within this many seconds of its last use is not pinged first.
+PING_AFTER_IDLE = 5.0
+
+
+def make_engine(url: str, *, sqlite_begin: str = "BEGIN IMMEDIATE", ping_after_idle: float = PING_AFTER_IDLE,
+                **kwargs) -> Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -34,7 +44,29 @@ def make_engine(url: str, *, sqlite_begin: str = "BEGIN IMMEDIATE", **kwargs) ->
     if "poolclass" not in kwargs:
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 20)
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    engine = create_engine(url, **kwargs)
+    _ping_after_idle(engine, ping_after_idle)
+    return engine
+
+
+def _ping_after_idle(engine: Engine, seconds: float) -> None:
+    """pool_pre_ping, for connections that sat idle only. Pinging on every checkout costs a round trip per
+    transaction (one in eight of the inbound webhook's); a connection in steady use has just proved itself, and
+    if the server went away since, the failed statement invalidates the pool as pre_ping would have."""
+
+    @event.listens_for(engine, "checkin")
+    def on_checkin(_dbapi_connection, record):
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def on_checkout(dbapi_connection, record, _proxy):
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since < seconds:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise DisconnectionError("the connection did not answer a ping") from exc  # the pool retries
 
 
 def _take_over_sqlite_transactions(engine: Engine, begin: str) -> None:
@@ -51,7 +83,8 @@ def _take_over_sqlite_transactions(engine: Engine, begin: str) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(conn):
-        conn.exec_driver_sql(begin)
+        # On the driver's connection: exec_driver_sql would cost a statement's whole dispatch per transaction.
+        conn.connection.dbapi_connection.execute(begin)
 
 
 class Database:
@@ -91,6 +124,16 @@ class Database:
         with self.read_sessions() as session:
             with session.begin():
                 yield session
+
+    async def run(self, work: Callable[..., T], *args) -> T:
+        """Blocking database work, from async code (the webhooks). PostgreSQL waits on the network, so the work
+        goes to the thread pool and the event loop keeps serving. SQLite's is local and short (a fraction of a
+        millisecond for a reply), and handing it to a thread costs more than doing it: the hop, GIL handoffs
+        between the loop and the pool, threads queueing on the one writer. It runs in the loop, as a bare
+        sqlite3 handler would; at worst the loop waits for another thread's transaction to finish."""
+        if self.is_sqlite:
+            return work(*args)
+        return await anyio.to_thread.run_sync(work, *args)
 
     def dispose(self) -> None:
         self.engine.dispose()
