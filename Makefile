@@ -25,7 +25,7 @@ test-postgres: $(STAMP)
 
 # Lint and types: ruff and mypy, configured in pyproject.toml.
 check: $(STAMP)
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench faults
 	$(BIN)/mypy src
 
 bench: $(STAMP)

@@ -30,9 +30,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import httpx  # noqa: E402
-
 import outbound_throughput as outbound  # noqa: E402
 from _support import bench_database, child  # noqa: E402
+
 from repairtext.adapters.db.models import Shop  # noqa: E402
 from repairtext.bootstrap import build_context  # noqa: E402
 from repairtext.services.inbound import InboundText, do_receive  # noqa: E402
@@ -138,11 +138,9 @@ def run_database(kind: str, simulator_url: str, backlog: int, concurrency: int) 
             print(f"{kind:<10} backlog  shop B's one text reached the provider after {waited:.2f} s, with {behind:,} "
                   f"of shop A's {backlog:,} texts still to send (queued in {queued_s:.1f} s)")
 
-            n = 0
-            for urls in ([host.url(f"/busy/{i}.jpg") for i in range(10)],
-                         *([host.url(f"/gone/{m}/{i}.jpg") for i in range(10)] for m in range(16)),
-                         *([host.url(f"/hang/{m}.jpg")] for m in range(4))):
-                n += 1
+            for n, urls in enumerate(([host.url(f"/busy/{i}.jpg") for i in range(10)],
+                                      *([host.url(f"/gone/{m}/{i}.jpg") for i in range(10)] for m in range(16)),
+                                      *([host.url(f"/hang/{m}.jpg")] for m in range(4))), start=1):
                 mms(ctx, "+12065550101", "+13125558000", urls, n)
             time.sleep(1.0)  # the media lane is busy with A's downloads
             queue(ctx, shop_c, ["+13125559002"])

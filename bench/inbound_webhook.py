@@ -49,12 +49,13 @@ from urllib.parse import urlencode
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from datetime import UTC
+
+from _support import bench_database, child, emit, loopback_socket  # noqa: E402
 from sqlalchemy import create_engine, func, insert, select, text  # noqa: E402
 
 from repairtext.adapters.providers.twilio_signature import compute_signature  # noqa: E402
 from repairtext.config import Settings  # noqa: E402
-
-from _support import bench_database, child, emit, loopback_socket  # noqa: E402
 
 TARGET_RATIO = 0.3  # issue 13's bar for now; the original target is 0.5
 TWILIO_SID = "AC" + "be" * 16
@@ -102,7 +103,7 @@ def bare_insert(database_url: str):
 
 
 def bare_app(database_url: str, public_url: str, shop_id: int):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from starlette.applications import Starlette
     from starlette.responses import Response
@@ -121,7 +122,7 @@ def bare_app(database_url: str, public_url: str, shop_id: int):
         if not is_valid_signature(TWILIO_TOKEN, url, params, request.headers.get("x-twilio-signature")):
             return Response("bad signature", status_code=403)
         f = dict(params)
-        now = datetime.now(timezone.utc).replace(tzinfo=None)
+        now = datetime.now(UTC).replace(tzinfo=None)
         stamp = now.isoformat(" ") if sqlite else now
         store((shop_id, "inbound", "twilio", f["MessageSid"], f["From"], f["To"], f.get("Body", ""), "received",
                0, 0, 0, 1, 1, "triage", stamp, stamp))
@@ -327,11 +328,11 @@ def run_database(kind: str, count: int, connections: int, rounds: int) -> dict:
         result[f"{which}_req_s"] = round(statistics.median(rates[which]))
         result[f"{which}_cpu_ms"] = round(statistics.median(cpu[which]), 3)
     for which in ("ours", "ours-off"):
-        per_round = [o / b for o, b in zip(rates[which], rates["bare"])]
+        per_round = [o / b for o, b in zip(rates[which], rates["bare"], strict=True)]
         result[f"{which}_ratio"] = round(statistics.median(per_round), 3)
         result[f"{which}_ratio_range"] = [round(min(per_round), 3), round(max(per_round), 3)]
         # CPU per request, bare's over ours: what the ratio would be on an otherwise idle core.
-        result[f"{which}_cpu_ratio"] = round(statistics.median(b / o for o, b in zip(cpu[which], cpu["bare"])), 3)
+        result[f"{which}_cpu_ratio"] = round(statistics.median(b / o for o, b in zip(cpu[which], cpu["bare"], strict=True)), 3)
         print(f"{kind}: {verdict(which, result[f'{which}_ratio'], result[f'{which}_req_s'], result['bare_req_s'])}"
               f" (rounds {min(per_round):.2f}-{max(per_round):.2f}x)")
     print(f"{kind}: server CPU per request (medians): bare {result['bare_cpu_ms']:.2f} ms, ours "

@@ -43,13 +43,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import httpx  # noqa: E402
+from _support import bench_database, child, emit, loopback_socket  # noqa: E402
 from sqlalchemy import func, select, text  # noqa: E402
 
 from repairtext.adapters.db.models import Message, Shop  # noqa: E402
 from repairtext.bootstrap import build_context  # noqa: E402
 from repairtext.config import Settings  # noqa: E402
-
-from _support import bench_database, child, emit, loopback_socket  # noqa: E402
 
 TARGET = 1000.0  # texts/s
 TWILIO_SID = "AC" + "be" * 16

@@ -39,13 +39,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _support import bench_database, emit  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
 from repairtext.adapters.db.models import Customer, Message, Shop  # noqa: E402
 from repairtext.bootstrap import build_context  # noqa: E402
 from repairtext.config import Settings  # noqa: E402
-
-from _support import bench_database, emit  # noqa: E402
 
 TARGET_RATIO = 2.0
 SHOP_NUMBER = "+12065550100"

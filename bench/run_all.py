@@ -19,7 +19,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -90,7 +90,7 @@ def write_results(stamp: str, started: datetime, source: str, load_before: str, 
     """bench/results.md: the run's machine, commit, date and every figure, for the README and for review."""
     lines = [f"# Benchmark results ({stamp})", "",
              "Written by `make bench` (bench/run_all.py); do not edit by hand.", "",
-             f"- date: {started.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC; {source} (at the start)",
+             f"- date: {started.astimezone(UTC):%Y-%m-%d %H:%M} UTC; {source} (at the start)",
              *(f"- {name}: {value}" for name, value in machine().items()),
              f"- load average (1, 5, 15 min) at the start: {load_before}; at the end: {load_average()}",
              "  (per-second figures move with other load on the machine; the CPU-per-operation ones much less)", ""]
@@ -152,7 +152,7 @@ def main() -> int:
     parser.add_argument("--only", nargs="*", default=None, help="script names to run (default: all)")
     args = parser.parse_args()
     chosen = [s for s in scripts() if not args.only or s.stem in args.only or s.name in args.only]
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     stamp = started.strftime("%Y%m%d-%H%M%S")
     load = load_average()
     source = source_state()

@@ -19,18 +19,18 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 import smsutil  # noqa: E402
+from _support import emit  # noqa: E402
 
 from repairtext.domain.segments import count_segments, split_segments  # noqa: E402
-
-from _support import emit  # noqa: E402
 
 TEXT_LENGTH = 300
 TEXTS_PER_KIND = 100
 ROUNDS = 20
 
-WORDS = ("your repair is ready for pickup at the shop today thanks we replaced screen battery phone laptop "
-         "ticket estimate approved parts arrived call us back Café Øster Ålesund Ç §12 £40 ¥ Δ 5pm @ #1234 "
-         "open until 6 é è à ü ñ").split()
+SENTENCE = ("your repair is ready for pickup at the shop today thanks we replaced screen battery phone laptop "
+            "ticket estimate approved parts arrived call us back Café Øster Ålesund Ç §12 £40 ¥ Δ 5pm @ #1234 "
+            "open until 6 é è à ü ñ")
+WORDS = SENTENCE.split()
 EXTENSION_WORDS = ("{ticket}", "[done]", "€120", "~5pm", "a|b", "^", "\\", "{name}")
 EMOJI = ("😀", "👍", "👍🏽", "❤️", "✅", "🔧", "📱", "👨‍👩‍👧", "🇺🇸", "🙏🏼", "💻", "⚡")
 UNICODE_PUNCTUATION = ("“", "”", "’", "–", "…")

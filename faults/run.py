@@ -31,7 +31,7 @@ def table(rows: list[Row]) -> str:
     cells = [COLUMNS] + [(r.scenario, r.texts, r.sent_once, r.duplicates, r.lost, r.stuck, r.webhooks_2xx,
                           r.comments, "ok" if r.credits_ok else "FAIL", f"{r.seconds:.0f}") for r in rows]
     widths = [max(len(str(row[i])) for row in cells) for i in range(len(COLUMNS))]
-    lines = ["  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(row, widths)))
+    lines = ["  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True)))
              for row in cells]
     lines.insert(1, "-" * len(lines[0]))
     return "\n".join(lines)

@@ -15,15 +15,15 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import create_engine, text
+from support.credentials import TWILIO_SID, TWILIO_TOKEN
+from support.live import LiveServer
+from support.shops import ShopFactory
 
 from repairtext.adapters.db.migrate import upgrade
 from repairtext.adapters.db.models import Base
 from repairtext.bootstrap import build_context
 from repairtext.config import Settings
 from repairtext.simulator import SimulatorConfig, SimulatorServer
-from support.credentials import TWILIO_SID, TWILIO_TOKEN
-from support.live import LiveServer
-from support.shops import ShopFactory
 
 BACKEND = os.environ.get("REPAIRTEXT_TEST_DATABASE", "sqlite")
 POSTGRES_URL = os.environ.get("REPAIRTEXT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 
@@ -13,7 +13,7 @@ class Clock(Protocol):
 
 class SystemClock:
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
 
 class SettableClock:
@@ -21,15 +21,15 @@ class SettableClock:
 
     def __init__(self, start: datetime):
         self._lock = threading.Lock()
-        self._offset = start - datetime.now(timezone.utc)
+        self._offset = start - datetime.now(UTC)
 
     def now(self) -> datetime:
         with self._lock:
-            return datetime.now(timezone.utc) + self._offset
+            return datetime.now(UTC) + self._offset
 
     def set(self, instant: datetime) -> None:
         with self._lock:
-            self._offset = instant - datetime.now(timezone.utc)
+            self._offset = instant - datetime.now(UTC)
 
     def advance(self, delta: timedelta) -> None:
         with self._lock:

@@ -41,7 +41,7 @@ class Settings:
     log_format: str = "text"
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Settings":
+    def from_env(cls, env: dict[str, str] | None = None, **overrides) -> Settings:
         env = dict(os.environ if env is None else env)
 
         def get(name: str, default):

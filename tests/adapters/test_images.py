@@ -48,7 +48,7 @@ def opened(data: bytes) -> Image.Image:
 
 
 def close_to(pixel, color, tolerance=60) -> bool:
-    return all(abs(a - b) <= tolerance for a, b in zip(pixel[:3], color))
+    return all(abs(a - b) <= tolerance for a, b in zip(pixel[:3], color, strict=True))
 
 
 def png_with_header(width: int, height: int, idat: bytes) -> bytes:
@@ -268,7 +268,7 @@ def test_max_pixels_is_per_call_and_leaves_pillow_global_alone():
         process_image(data, max_pixels=10_000)
     assert process_image(data).width == 200
 
-    assert Image.MAX_IMAGE_PIXELS == before
+    assert before == Image.MAX_IMAGE_PIXELS
 
 
 # --- unreadable and refused files --------------------------------------------------------------------

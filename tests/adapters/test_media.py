@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import gzip
 import io
 import socket
@@ -47,10 +48,8 @@ class MediaServer:
             def do_GET(self) -> None:  # noqa: N802 - http.server's naming
                 server.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
                 respond = server.routes.get(self.path.split("?")[0], serve(b"not found", status=404))
-                try:
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client hung up on purpose (size cap, timeout)
                     respond(self)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client hung up on purpose (size cap, timeout)
 
             def log_message(self, *args) -> None:
                 pass

@@ -11,13 +11,13 @@ from dataclasses import replace
 import boto3
 import httpx
 import pytest
+from support.inbound import customer_comments, customer_with_number, jpeg, media, open_shop, opened, phone_of, twilio_text
+from support.shops import ShopFactory
 
 from repairtext.adapters.blobs import MissingBlob, S3BlobStore, blob_store_for
 from repairtext.bootstrap import build_context
 from repairtext.entrypoints.app import create_app
 from repairtext.services.worker import Worker
-from support.inbound import customer_comments, customer_with_number, jpeg, media, open_shop, opened, phone_of, twilio_text
-from support.shops import ShopFactory
 
 pytest.importorskip("moto")
 

@@ -12,11 +12,11 @@ from dataclasses import replace
 
 import httpx
 import pytest
+from support.inbound import customer_with_number, open_shop
+from support.live import LiveServer
 
 from repairtext.bootstrap import build_context
 from repairtext.entrypoints.app import create_app
-from support.inbound import customer_with_number, open_shop
-from support.live import LiveServer
 
 
 class Stream:

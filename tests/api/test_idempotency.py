@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import httpx
 import pytest
 from sqlalchemy import create_engine, func, select, text, update
+from support.inbound import customer_with_number, open_shop
 
 from repairtext.adapters.db.models import Comment, IdempotencyKey, Message, Ticket
-from support.inbound import customer_with_number, open_shop
 
 KEY = {"Idempotency-Key": "3f1c1a52-6a4e-4a43-9d0c-5b7e0f1d9a11"}
 
@@ -95,7 +95,7 @@ def test_keys_belong_to_one_shop_and_last_24_hours(desk, shops, ctx):
     theirs = other.api.post("/api/v1/tickets", json={"customer_id": other_customer["id"], "subject": "B"}, headers=KEY)
     assert theirs.status_code == 201 and "Idempotent-Replayed" not in theirs.headers
     with ctx.db.transaction() as session:
-        session.execute(update(IdempotencyKey).values(created_at=datetime.now(timezone.utc) - timedelta(hours=25)))
+        session.execute(update(IdempotencyKey).values(created_at=datetime.now(UTC) - timedelta(hours=25)))
     later = shop.api.post("/api/v1/tickets", json={"customer_id": customer["id"], "subject": "A"}, headers=KEY)
     assert later.status_code == 201 and "Idempotent-Replayed" not in later.headers
     assert _count(ctx, Ticket) == 3

@@ -6,13 +6,13 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from support.shops import fresh_number
 
 from repairtext.adapters.db.models import Message, Shop
 from repairtext.clock import SettableClock
 from repairtext.domain.errors import AddonsNotYetAvailable, InsufficientCredits
 from repairtext.services import credits
 from repairtext.services.shops import do_create_shop
-from support.shops import fresh_number
 
 CHICAGO = ZoneInfo("America/Chicago")
 

@@ -7,10 +7,10 @@ encoding, same segment count, same parts. The properties then hold the fast path
 
 from __future__ import annotations
 
+import pytest
 import regex
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-import pytest
 
 from repairtext.domain import segments
 from repairtext.domain.segments import (
@@ -256,7 +256,7 @@ def test_split_for_provider_parts_fit_and_restore_the_text(text, limit):
     assert all(s == "" or s.isspace() for s in dropped)
     if widest_grapheme(text) <= limit:
         starts, at = [], 0
-        for part, separator in zip(parts, [*dropped, ""]):
+        for part, separator in zip(parts, [*dropped, ""], strict=True):
             starts += [at, at + len(part)]
             at += len(part) + len(separator)
         assert set(starts) <= grapheme_boundaries(text, split_crlf=False)

@@ -4,13 +4,11 @@ recorded on the routed ticket."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-
 from support.credentials import TWILIO_TOKEN
-from repairtext.domain.phones import display
 from support.inbound import (
     TWILIO_INBOUND,
     customer_comments,
@@ -28,6 +26,8 @@ from support.inbound import (
     twilio_text,
 )
 from support.shops import fresh_number
+
+from repairtext.domain.phones import display
 
 
 def opted_out_at(shop, customer) -> datetime | None:
@@ -68,12 +68,12 @@ def sent_to(sim, number: str, provider: str = "twilio") -> list[str]:
 
 def test_stop_opts_the_customer_out_and_the_send_path_refuses_with_the_reason(shops, sim, worker):
     shop, customer, ticket = setup(shops, sim, worker)
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
 
     twilio_text(sim, shop, phone_of(customer), "STOP")
 
     when = opted_out_at(shop, customer)
-    assert when is not None and before - timedelta(seconds=5) <= when <= datetime.now(timezone.utc)
+    assert when is not None and before - timedelta(seconds=5) <= when <= datetime.now(UTC)
     assert customer_comments(shop, ticket["id"])[0]["public"] is False
     assert "Customer texted STOP: opted out of texts." in hidden_notes(shop, ticket["id"])
     assert ticket_status(shop, ticket["id"]) == "New"

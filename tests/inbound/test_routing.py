@@ -3,11 +3,9 @@ real webhooks (Twilio through the simulator, which signs like Twilio; Flowroute 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
-
-from repairtext.domain.routing import RecentOutbound, TicketRef, mentioned_ticket_numbers, route_reply
 from support.inbound import (
     age_outbound_texts,
     customer_comments,
@@ -23,7 +21,9 @@ from support.inbound import (
 )
 from support.shops import fresh_number
 
-NOW = datetime(2026, 3, 10, 15, 0, tzinfo=timezone.utc)
+from repairtext.domain.routing import RecentOutbound, TicketRef, mentioned_ticket_numbers, route_reply
+
+NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
 
 
 # --- the rule on its own ---------------------------------------------------------------------------------

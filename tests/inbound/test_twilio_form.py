@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import httpx
 from sqlalchemy import func, select
-
-from repairtext.adapters.db.models import Message
 from support.credentials import TWILIO_TOKEN
 from support.inbound import (
     TWILIO_INBOUND,
@@ -19,6 +17,8 @@ from support.inbound import (
     signature,
     twilio_form,
 )
+
+from repairtext.adapters.db.models import Message
 
 
 def stored_messages(ctx) -> int:

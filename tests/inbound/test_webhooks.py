@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import httpx
 from sqlalchemy import func, select
-
 from support.credentials import TWILIO_TOKEN
-from repairtext.adapters.db.models import Message
 from support.inbound import (
     TWILIO_INBOUND,
     customer_comments,
@@ -28,6 +26,8 @@ from support.inbound import (
     twilio_text,
 )
 from support.shops import fresh_number
+
+from repairtext.adapters.db.models import Message
 
 
 def stored_messages(ctx) -> int:

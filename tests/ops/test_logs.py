@@ -9,11 +9,11 @@ import logging
 
 import httpx
 import pytest
+from support.credentials import TWILIO_TOKEN
+from support.inbound import TWILIO_INBOUND, signature, twilio_form
+from support.shops import fresh_number
 
 from repairtext.adapters import logs
-from support.credentials import TWILIO_TOKEN
-from support.inbound import TWILIO_INBOUND, post_twilio, signature, twilio_form
-from support.shops import fresh_number
 
 
 @pytest.fixture

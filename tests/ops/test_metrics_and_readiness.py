@@ -5,12 +5,12 @@ from __future__ import annotations
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from support.credentials import TWILIO_TOKEN
+from support.inbound import TWILIO_INBOUND, customer_with_number, open_shop, post_twilio, signature, twilio_form
 
 from repairtext.adapters.db.migrate import upgrade
 from repairtext.bootstrap import build_context
 from repairtext.entrypoints.app import create_app
-from support.credentials import TWILIO_TOKEN
-from support.inbound import TWILIO_INBOUND, customer_with_number, open_shop, post_twilio, signature, twilio_form
 
 
 def scrape(base_url: str, **headers) -> dict[tuple[str, tuple], float]:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
+from support.shops import eventually
 
 from repairtext.adapters.db.jobs import claim_due_jobs
 from repairtext.adapters.db.models import Job
 from repairtext.clock import SettableClock
-from support.shops import eventually
 
 
 def _open_ticket_quietly(shop):
@@ -23,7 +23,7 @@ def _message(shop, ticket_id):
 
 
 def test_5xx_then_success_sends_once(shops, sim, worker, ctx):
-    ctx.clock = clock = SettableClock(datetime.now(timezone.utc))
+    ctx.clock = clock = SettableClock(datetime.now(UTC))
     shop = shops.create()
     ticket = _open_ticket_quietly(shop)
     sim.post("/_sim/faults", {"provider": "twilio", "kind": "http_status", "status": 500, "count": 1})
@@ -38,7 +38,7 @@ def test_5xx_then_success_sends_once(shops, sim, worker, ctx):
 
 def test_timeout_after_the_provider_accepted_does_not_send_twice(shops, sim, worker, ctx):
     ctx.provider_timeout = 0.5
-    ctx.clock = clock = SettableClock(datetime.now(timezone.utc))
+    ctx.clock = clock = SettableClock(datetime.now(UTC))
     shop = shops.create()
     ticket = _open_ticket_quietly(shop)
     sim.post("/_sim/faults", {"provider": "twilio", "kind": "accept_then_timeout", "delay": 2, "count": 1})
@@ -55,7 +55,7 @@ def test_worker_killed_mid_send_leaves_work_another_finishes_once(shops, sim, wo
     """A worker claims the job, the provider accepts the text, and the worker dies before recording it."""
     from repairtext.services.sending import begin_attempts
 
-    ctx.clock = clock = SettableClock(datetime.now(timezone.utc))
+    ctx.clock = clock = SettableClock(datetime.now(UTC))
     shop = shops.create()
     ticket = _open_ticket_quietly(shop)
     with ctx.db.transaction() as session:
@@ -73,7 +73,7 @@ def test_worker_killed_mid_send_leaves_work_another_finishes_once(shops, sim, wo
 
 
 def test_429_waits_at_least_retry_after(shops, sim, worker, ctx):
-    ctx.clock = clock = SettableClock(datetime.now(timezone.utc))
+    ctx.clock = clock = SettableClock(datetime.now(UTC))
     shop = shops.create()
     _open_ticket_quietly(shop)
     sim.post("/_sim/faults", {"provider": "twilio", "kind": "http_status", "status": 429, "retry_after": 120, "count": 1})
@@ -137,10 +137,10 @@ def test_quiet_hours_hold_automatic_texts_but_not_typed_ones(shops, sim, worker,
     assert shop.api.patch("/api/v1/shop", json={"quiet_hours": {"start": start, "end": end}}).status_code == 200
     ticket = shop.ticket(shop.customer()["id"])
     held = _message(shop, ticket["id"])
-    assert held["status"] == "queued" and datetime.fromisoformat(held["send_after"]) > datetime.now(timezone.utc)
+    assert held["status"] == "queued" and datetime.fromisoformat(held["send_after"]) > datetime.now(UTC)
     shop.api.post(f"/api/v1/tickets/{ticket['id']}/comments", json={"body": "", "sms_body": "Typed now"})
     worker.drain()
     assert [m["body"] for m in sim.messages()] == ["Typed now"]
-    ctx.clock = SettableClock(datetime.now(timezone.utc) + timedelta(hours=2, minutes=1))
+    ctx.clock = SettableClock(datetime.now(UTC) + timedelta(hours=2, minutes=1))
     worker.drain()
     assert len(sim.messages()) == 2

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from support.credentials import TWILIO_TOKEN
@@ -95,10 +95,10 @@ def test_the_reader_answers_a_batch_across_shops_in_one_call(shops, ctx):
     ann = customer_with_number(a)
     shared = phone_of(ann)
     stranger = fresh_number()
-    earlier = datetime.now(timezone.utc) - timedelta(days=3)
+    earlier = datetime.now(UTC) - timedelta(days=3)
     with ctx.db.transaction() as session:
         opt_outs.do_opt_out(session, a.id, shared, earlier)
-        opt_outs.do_opt_out(session, a.id, shared, datetime.now(timezone.utc))   # the first time is kept
+        opt_outs.do_opt_out(session, a.id, shared, datetime.now(UTC))   # the first time is kept
         opt_outs.do_opt_out(session, b.id, stranger, earlier, opt_outs.CARRIER)
 
     with ctx.db.transaction() as session:

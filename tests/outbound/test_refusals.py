@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
+from datetime import UTC
 
+import pytest
 from support.shops import fresh_number
 
 
@@ -33,14 +34,14 @@ def test_customer_that_cannot_be_texted(shops, sim, worker, phones, extra, code,
 
 
 def test_opted_out_customer_is_refused_until_start(shops, sim, worker, ctx):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from repairtext.services import opt_outs
 
     shop = shops.create()
     customer = shop.customer("Jane Cooper")
     with ctx.db.transaction() as session:
-        opt_outs.do_opt_out(session, shop.id, customer["phones"][0]["number"], datetime(2026, 11, 2, tzinfo=timezone.utc))
+        opt_outs.do_opt_out(session, shop.id, customer["phones"][0]["number"], datetime(2026, 11, 2, tzinfo=UTC))
     ticket = shop.ticket(customer["id"])
     message, note = _rejected(shop, ticket["id"])
     assert message["error_code"] == "opted_out" and "replied STOP on 2026-11-02" in note

@@ -3,17 +3,17 @@ meanwhile, and which provider the text was queued (and paid) for."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from support.inbound import customer_with_number, phone_of, twilio_text
+from support.shops import eventually, fresh_number
 
 from repairtext.adapters.db.jobs import claim_due_jobs
 from repairtext.adapters.db.models import Message, Shop
 from repairtext.clock import SettableClock
 from repairtext.services import receipts, sending
-from support.inbound import customer_with_number, phone_of, twilio_text
-from support.shops import eventually, fresh_number
 
 
 def _quiet_now(shop):
@@ -23,7 +23,7 @@ def _quiet_now(shop):
 
 
 def test_a_worker_that_lost_its_lease_sends_nothing(shops, sim, ctx):
-    ctx.clock = clock = SettableClock(datetime.now(timezone.utc))
+    ctx.clock = clock = SettableClock(datetime.now(UTC))
     shop = shops.create()
     shop.ticket(shop.customer()["id"])
     with ctx.db.transaction() as session:
@@ -46,7 +46,7 @@ def test_stop_while_a_text_waits_out_quiet_hours_cancels_it_and_refunds(shops, s
     ticket = shop.ticket(customer["id"])
     assert shop.credits()["total_remaining"] < before
     twilio_text(sim, shop, phone_of(customer), "STOP")
-    ctx.clock = SettableClock(datetime.now(timezone.utc) + timedelta(hours=3))
+    ctx.clock = SettableClock(datetime.now(UTC) + timedelta(hours=3))
     worker.drain()
     assert [m for m in sim.messages() if m["to"] == phone_of(customer)] == []
     [held] = [m for m in shop.messages(ticket_id=ticket["id"]) if m["direction"] == "outbound"]
@@ -79,7 +79,7 @@ def test_a_text_goes_through_the_provider_it_was_queued_for(shops, sim, worker, 
     before = shop.credits()["total_remaining"]
     shop.ticket(shop.customer()["id"])                          # queued, free, on Flowroute
     shop.api.patch("/api/v1/shop", json={"provider": "twilio"})  # then the shop switches back
-    ctx.clock = SettableClock(datetime.now(timezone.utc) + timedelta(hours=3))
+    ctx.clock = SettableClock(datetime.now(UTC) + timedelta(hours=3))
     worker.drain()
     assert len(sim.messages("flowroute")) == 1 and sim.messages("twilio") == []
     assert shop.credits()["total_remaining"] == before

@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 
 import httpx
-
 from support.inbound import customer_with_number, open_shop
 
 

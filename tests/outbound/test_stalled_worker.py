@@ -11,10 +11,10 @@ import time
 
 import pytest
 from sqlalchemy import select
-
-from repairtext.adapters.db.models import Job, Message
 from support.inbound import customer_with_number, open_shop
 from support.shops import eventually
+
+from repairtext.adapters.db.models import Job, Message
 
 pytestmark = pytest.mark.slow
 

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from support.inbound import customer_with_number, open_shop, phone_of, twilio_text
 
 from repairtext.adapters.db.jobs import claim_due_jobs
 from repairtext.clock import SettableClock
 from repairtext.domain.message_status import FINAL, RANK, may_come_from, next_status
 from repairtext.services.sending import LEASE, attempt_send, begin_attempts, record_outcomes
-from support.inbound import customer_with_number, open_shop, phone_of, twilio_text
 
 
 @pytest.mark.parametrize("final", sorted(FINAL))
@@ -38,7 +38,7 @@ def _outbound(shop, ticket_id) -> dict:
 def test_a_late_acceptance_does_not_revive_a_text_failed_for_stop(shops, sim, worker, ctx):
     """Worker `stalled` sends, then pauses past its lease; the customer texts STOP; the worker that takes the job
     over fails the text and refunds it; then `stalled` wakes and reports the provider's acceptance."""
-    ctx.clock = clock = SettableClock(datetime.now(timezone.utc))
+    ctx.clock = clock = SettableClock(datetime.now(UTC))
     shop = open_shop(shops)
     credits_before = shop.credits()["total_remaining"]
     customer = customer_with_number(shop)

@@ -58,7 +58,8 @@ def test_status_with_template_texts_and_status_without_does_not(shops, sim, work
 
 def test_edited_template_is_used_and_an_empty_one_turns_the_text_off(shops, sim, worker):
     shop = shops.create()
-    r = shop.api.put("/api/v1/templates/status:In Progress", json={"body": "{{ customer.first_name }}, we started on #{{ ticket.number }}."})
+    r = shop.api.put("/api/v1/templates/status:In Progress",
+                     json={"body": "{{ customer.first_name }}, we started on #{{ ticket.number }}."})
     assert r.status_code == 200, r.text
     assert shop.api.put("/api/v1/templates/initial_problem", json={"body": ""}).status_code == 200
     ticket = shop.ticket(shop.customer("Rosa Diaz")["id"])

@@ -3,16 +3,16 @@ to the first attempt, never a DateSent filter, and a look-up that cannot finish 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from support.credentials import TWILIO_SID, TWILIO_TOKEN
+from support.inbound import customer_with_number, flowroute_shop, open_shop, phone_of
 
 from repairtext.adapters.providers.base import OutboundText, ProviderError
 from repairtext.adapters.providers.twilio import TwilioProvider
 from repairtext.clock import SettableClock
-from support.credentials import TWILIO_SID, TWILIO_TOKEN
-from support.inbound import customer_with_number, flowroute_shop, open_shop, phone_of
 
 BODY = "Your screen is in, pick up after 3"
 
@@ -46,7 +46,7 @@ def _busy_twilio(sim, shop_number, to, count):
 
 @pytest.fixture
 def clock(ctx):
-    ctx.clock = SettableClock(datetime.now(timezone.utc))
+    ctx.clock = SettableClock(datetime.now(UTC))
     ctx.provider_timeout = 0.5  # before the first call builds ctx.http
     ctx.lookup_page_size = 20  # so 65 newer messages take four pages
     return ctx.clock
@@ -136,7 +136,7 @@ def test_flowroute_reads_every_page_of_a_busy_account(shops, sim, worker, ctx, c
 def test_the_page_bound_makes_the_look_up_incomplete_not_not_found(sim, simulator):
     twilio = TwilioProvider(httpx.Client(), simulator.url, TWILIO_SID, TWILIO_TOKEN, page_size=5, max_pages=2)
     text = OutboundText(to="+12065550100", from_="+12065550199", body=BODY, status_callback="http://x/cb")
-    since = datetime.now(timezone.utc)
+    since = datetime.now(UTC)
     twilio.send(text)
     _busy_twilio(sim, text.from_, text.to, 12)
     with pytest.raises(ProviderError) as raised:

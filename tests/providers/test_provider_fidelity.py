@@ -3,10 +3,12 @@ RFC 9110's Retry-After), not only against our simulator."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 from sqlalchemy import select
+from support.inbound import customer_with_number, open_shop
+from support.shops import eventually
 from twilio.rest.api.v2010.account.message import MessageInstance
 
 from repairtext.adapters.db.models import Job
@@ -14,8 +16,6 @@ from repairtext.adapters.providers.base import retry_after_seconds
 from repairtext.clock import SettableClock
 from repairtext.domain.message_status import FINAL
 from repairtext.services.receipts import our_status
-from support.inbound import customer_with_number, open_shop
-from support.shops import eventually
 
 INBOUND_ONLY = {"receiving", "received"}
 
@@ -47,7 +47,7 @@ def test_partially_delivered_is_recorded_as_itself_and_a_later_delivered_settles
 
 
 def test_retry_after_is_seconds_or_an_http_date():
-    now = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
     assert retry_after_seconds("120", now) == 120
     assert retry_after_seconds("Tue, 01 Dec 2026 12:02:00 GMT", now) == 120
     assert retry_after_seconds("Tue, 01 Dec 2026 11:00:00 GMT", now) == 0  # already past: now
@@ -55,9 +55,9 @@ def test_retry_after_is_seconds_or_an_http_date():
 
 
 def test_a_429_with_an_http_date_waits_until_then(shops, sim, worker, ctx):
-    ctx.clock = clock = SettableClock(datetime.now(timezone.utc))
+    ctx.clock = clock = SettableClock(datetime.now(UTC))
     shop = open_shop(shops)
-    when = format_datetime(datetime.now(timezone.utc) + timedelta(seconds=120), usegmt=True)
+    when = format_datetime(datetime.now(UTC) + timedelta(seconds=120), usegmt=True)
     sim.post("/_sim/faults", {"provider": "twilio", "kind": "http_status", "status": 429, "retry_after": when})
     shop.ticket(customer_with_number(shop)["id"])
     worker.drain()

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
+from support.inbound import customer_with_number, flowroute_shop, open_shop
+from support.shops import eventually
 
 from repairtext.adapters.db.models import Message
 from repairtext.clock import SettableClock
 from repairtext.services.reconcile import do_reconcile
-from support.inbound import customer_with_number, flowroute_shop, open_shop
-from support.shops import eventually
 
 
 @pytest.fixture
 def clock(ctx):
-    ctx.clock = SettableClock(datetime.now(timezone.utc))
+    ctx.clock = SettableClock(datetime.now(UTC))
     return ctx.clock
 
 

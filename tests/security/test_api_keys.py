@@ -7,11 +7,11 @@ import dataclasses
 import httpx
 import pytest
 from sqlalchemy import select
+from support.live import LiveServer
 
 from repairtext.adapters.db.models import ApiKey
 from repairtext.bootstrap import build_context
 from repairtext.entrypoints.app import create_app
-from support.live import LiveServer
 
 
 def bearer(key: str) -> dict:

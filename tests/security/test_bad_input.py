@@ -11,8 +11,6 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 from sqlalchemy import func, select
-
-from repairtext.adapters.db.models import Attachment, Comment, Customer, Job, Message, PendingReceipt, Ticket
 from support.credentials import TWILIO_TOKEN
 from support.inbound import (
     customer_comments,
@@ -27,6 +25,8 @@ from support.inbound import (
     signature,
     twilio_form,
 )
+
+from repairtext.adapters.db.models import Attachment, Comment, Customer, Job, Message, PendingReceipt, Ticket
 
 TOO_BIG = [2**63, 2**64 + 7, 10**30]
 NOT_IDS = TOO_BIG + [0, -1]

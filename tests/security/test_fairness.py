@@ -10,14 +10,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from sqlalchemy import select
+from support.credentials import TWILIO_TOKEN
+from support.inbound import TWILIO_INBOUND, customer_with_number, open_shop, phone_of, post_twilio, signature, twilio_form
+from support.shops import fresh_number
 
 from repairtext.adapters.db.models import Job, Shop
 from repairtext.services.inbound_media import MEDIA_JOB
 from repairtext.services.outbound import queue_text
 from repairtext.services.worker import Worker
-from support.credentials import TWILIO_TOKEN
-from support.inbound import TWILIO_INBOUND, customer_with_number, open_shop, phone_of, post_twilio, signature, twilio_form
-from support.shops import fresh_number
 
 pytestmark = pytest.mark.slow
 

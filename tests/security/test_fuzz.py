@@ -4,6 +4,7 @@ request stores nothing; the ledger, the outbox and the names stay consistent).""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from datetime import date, timedelta
 from urllib.parse import urlencode
@@ -16,11 +17,11 @@ from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from sqlalchemy import func, select
+from support.credentials import TWILIO_TOKEN
+from support.inbound import customer_with_number, flowroute_shop, open_shop, phone_of, signature
 
 from repairtext.adapters.db.models import Comment, Customer, Job, Message, PendingReceipt, Ticket
 from repairtext.services.credits import check_ledger
-from support.credentials import TWILIO_TOKEN
-from support.inbound import customer_with_number, flowroute_shop, open_shop, phone_of, signature
 
 FUZZ = settings(max_examples=40, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -149,10 +150,9 @@ def test_a_bounded_schemathesis_run_finds_no_5xx_and_nothing_half_written(fuzz_s
 
     for result in fuzz_schema.get_all_operations():
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-            try:
+            # Nothing to make invalid: an operation without parameters or body has no negative cases.
+            with contextlib.suppress(Unsatisfiable):
                 probe(result.ok(), mode)()
-            except Unsatisfiable:
-                pass  # nothing to make invalid: an operation without parameters or body has no negative cases
     elapsed = time.monotonic() - started
     print(f"schemathesis: {len(cases)} cases in {elapsed:.1f} s")
     assert not server_errors, "\n".join(server_errors[:10])

@@ -7,8 +7,6 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-
-from repairtext.adapters.media import MediaFetcher
 from support.credentials import TWILIO_SID, TWILIO_TOKEN
 from support.inbound import (
     TWILIO_INBOUND,
@@ -23,6 +21,8 @@ from support.inbound import (
     twilio_form,
     twilio_text,
 )
+
+from repairtext.adapters.media import MediaFetcher
 
 
 class _HeaderRecorder:

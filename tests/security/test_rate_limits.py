@@ -4,16 +4,16 @@ holds across server processes; the right secret still works from anywhere else, 
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from support.live import LiveServer
+from support.web import SIGN_IN_NONCE
 
 from repairtext.bootstrap import build_context
 from repairtext.clock import SettableClock
 from repairtext.entrypoints.app import create_app
-from support.live import LiveServer
-from support.web import SIGN_IN_NONCE
 
 # Documentation addresses (RFC 5737), passed the way a proxy in front of us does; nothing is sent to them.
 ATTACKER, SHOP_PC, OTHER = "203.0.113.7", "198.51.100.20", "192.0.2.33"
@@ -26,7 +26,7 @@ def from_ip(ip: str, **headers) -> dict:
 @pytest.fixture
 def clock(ctx, app, live_server):
     """The app under test, on a clock the test moves."""
-    settable = SettableClock(datetime.now(timezone.utc))
+    settable = SettableClock(datetime.now(UTC))
     live_server.serve(create_app(dataclasses.replace(ctx, clock=settable), inline_worker=False))
     yield settable
     live_server.serve(app)

@@ -4,7 +4,7 @@ sent through the platform account; a shop cannot hide another shop's reply by po
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
 from sqlalchemy import func, insert, select
@@ -87,7 +87,7 @@ def test_a_shop_cannot_park_receipts_without_bound(shops, sim, live_server, ctx)
     with ctx.db.transaction() as session:   # B has already parked all but five (a thousand requests are slow)
         session.execute(insert(PendingReceipt), [
             {"shop_id": attacker.id, "provider": "flowroute", "provider_id": f"mdr2-early-{i}",
-             "provider_status": "delivered", "at": datetime.now(timezone.utc)} for i in range(limit - 5)])
+             "provider_status": "delivered", "at": datetime.now(UTC)} for i in range(limit - 5)])
     for i in range(25):
         assert flowroute_status(live_server, attacker.flowroute_token, f"mdr2-unknown-{i}", "delivered") == 200
     # Replays of one receipt are kept once.

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 import httpx
-
 from support.web import sign_in
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')

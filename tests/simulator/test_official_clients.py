@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from twilio.rest import Client
-
 from support.credentials import TWILIO_SID, TWILIO_TOKEN
+from twilio.rest import Client
 
 SHOP, CUSTOMER = "+12065550199", "+12065550100"
 FR_KEY, FR_SECRET, FR_SHOP, FR_CUSTOMER = "fr-key", "fr-secret", "12065550111", "12065550122"
@@ -66,7 +65,7 @@ def test_new_messages_never_shift_the_pages_a_client_is_reading(sim, twilio):
 
 
 def test_date_sent_filters_match_date_sent_which_is_null_while_queued(sim, twilio):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     queued = twilio.messages.create(to=CUSTOMER, from_=SHOP, body="queued")
     assert queued.date_sent is None
     assert twilio.messages.list(to=CUSTOMER, date_sent_after=now - timedelta(hours=1)) == []
@@ -137,7 +136,7 @@ def test_flowroute_errors_have_ids_and_inbound_sms_names_its_callback(sim, flowr
     [posted] = sim.get("/_sim/callbacks", kind="inbound")
     attributes = posted["payload"]["data"]["attributes"]
     fetched = flowroute.get(f"/v2.1/messages/{answer['sid']}").json()["data"]["attributes"]
-    today = datetime.now(timezone.utc).date().isoformat()
+    today = datetime.now(UTC).date().isoformat()
     listed = flowroute.get("/v2.1/messages", params={"start_date": today}).json()["data"]
 
     assert error["id"] and error["status"] == 401 and error["title"]

@@ -12,7 +12,7 @@ import json
 import re
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -163,7 +163,7 @@ def test_twilio_send_answers_201_with_the_message_resource(sim, twilio):
     assert message["account_sid"] == SID
     assert message["uri"] == f"/2010-04-01/Accounts/{SID}/Messages/{message['sid']}.json"
     created = parsedate_to_datetime(message["date_created"])
-    assert abs((datetime.now(timezone.utc) - created).total_seconds()) < 60
+    assert abs((datetime.now(UTC) - created).total_seconds()) < 60
     assert [m["id"] for m in sim_messages(sim, "twilio")] == [message["sid"]]
 
 
@@ -268,7 +268,7 @@ def test_control_api_sends_a_late_duplicate_status_that_does_not_move_a_final_on
 def test_twilio_fetch_and_list_find_a_message_after_the_fact(sim, twilio):
     sent = twilio.post(MESSAGES, data={"To": CUSTOMER, "From": SHOP, "Body": "one"}).json()
     twilio.post(MESSAGES, data={"To": "+12065550177", "From": SHOP, "Body": "other"})
-    today = datetime.now(timezone.utc).date().isoformat()
+    today = datetime.now(UTC).date().isoformat()
 
     fetched = twilio.get(f"/2010-04-01/Accounts/{SID}/Messages/{sent['sid']}.json")
     listed = twilio.get(MESSAGES, params={"To": CUSTOMER, "From": SHOP}).json()
@@ -442,7 +442,7 @@ def test_flowroute_send_answers_202_and_delivery_receipts_follow(sim, flowroute,
 
 def test_flowroute_lists_messages_by_date(sim, flowroute):
     sent = fr_send(flowroute).json()["data"]["id"]
-    today = datetime.now(timezone.utc).date().isoformat()
+    today = datetime.now(UTC).date().isoformat()
 
     listed = flowroute.get("/v2.1/messages", params={"start_date": today, "end_date": today}).json()
     future = flowroute.get("/v2.1/messages", params={"start_date": "2999-01-01"}).json()

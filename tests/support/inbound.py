@@ -9,7 +9,7 @@ import io
 import os
 import struct
 import zlib
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 import httpx
@@ -60,7 +60,7 @@ def phone_of(customer: dict) -> str:
 
 def age_outbound_texts(ctx, shop: ShopHandle, days: float) -> None:
     """Make every text the shop has sent so far `days` old (tickets opened long ago)."""
-    then = datetime.now(timezone.utc) - timedelta(days=days)
+    then = datetime.now(UTC) - timedelta(days=days)
     with ctx.db.transaction() as session:
         session.execute(update(Message).where(Message.shop_id == shop.id, Message.direction == "outbound")
                         .values(created_at=then))

@@ -8,7 +8,6 @@ import re
 
 import httpx
 import pytest
-
 from support.web import sign_in
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')

@@ -6,7 +6,6 @@ import re
 from datetime import date, timedelta
 
 import httpx
-
 from support.shops import fresh_number
 
 

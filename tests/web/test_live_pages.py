@@ -4,7 +4,6 @@ conversation and re-sorts an open ticket list within 2 s, without a reload; the 
 from __future__ import annotations
 
 import pytest
-
 from support.inbound import customer_with_number, open_shop, phone_of, twilio_text
 from test_browser import browser, sign_in  # noqa: F401  (the module's Chromium fixture)
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
 from sqlalchemy import select, update
+from support.web import SIGN_IN_NONCE, sign_in
 
 from repairtext.adapters.db.models import ApiKey, Comment
 from repairtext.entrypoints.app import create_app
-from support.web import SIGN_IN_NONCE, sign_in
 
 STAFF_PAGES = ["/tickets", "/tickets/1", "/templates", "/credits", "/inbox", "/settings"]
 
@@ -100,7 +100,7 @@ def test_revoking_the_key_signs_the_browser_out(shops, staff, ctx):
     web = staff(shop)
     assert web.get("/tickets").status_code == 200
     with ctx.db.transaction() as session:
-        session.execute(update(ApiKey).where(ApiKey.shop_id == shop.id).values(revoked_at=datetime.now(timezone.utc)))
+        session.execute(update(ApiKey).where(ApiKey.shop_id == shop.id).values(revoked_at=datetime.now(UTC)))
     assert web.get("/tickets").status_code == 303
 
 
@@ -138,7 +138,7 @@ def test_a_session_lasts_a_working_day(shops, ctx):
     shop = shops.create()
     with ctx.db.transaction() as session:
         key_id = session.scalar(select(ApiKey.id).where(ApiKey.shop_id == shop.id))
-    clock = SettableClock(datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc))
+    clock = SettableClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
     at_the_desk = dataclasses.replace(ctx, clock=clock)
     token = staff_sessions.do_start_session(at_the_desk, shop.id, key_id)
     clock.advance(timedelta(hours=11, minutes=59))

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 from sqlalchemy import func, select
+from support.shops import eventually, fresh_number
 
 from repairtext.adapters.db.models import Customer
-from support.shops import eventually, fresh_number
 
 
 def _error_of(html: str, field: str) -> str:

@@ -9,6 +9,7 @@ Last-Event-ID. A listener that reconnected may have missed notifications, so it 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import threading
@@ -91,10 +92,8 @@ class EventHub:
         with self._lock:
             everyone = [s for subs in self._subscriptions.values() for s in subs]
         for subscription in everyone:
-            try:
+            with contextlib.suppress(RuntimeError):  # that stream's event loop has closed already
                 subscription.loop.call_soon_threadsafe(subscription.offer, item)
-            except RuntimeError:  # that stream's event loop has closed already
-                pass
 
     def _on_notify(self, payload: str | None) -> None:
         if payload is None:

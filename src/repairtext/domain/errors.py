@@ -22,7 +22,7 @@ class ValidationFailed(DomainError):
         super().__init__("; ".join(f"{e.field}: {e.message}" for e in self.errors))
 
     @classmethod
-    def on(cls, field: str, message: str) -> "ValidationFailed":
+    def on(cls, field: str, message: str) -> ValidationFailed:
         return cls(FieldError(field, message))
 
 

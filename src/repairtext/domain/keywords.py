@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 
 
-class Keyword(str, enum.Enum):
+class Keyword(enum.StrEnum):
     STOP = "STOP"
     START = "START"
     HELP = "HELP"

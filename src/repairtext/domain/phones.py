@@ -17,7 +17,7 @@ from repairtext.domain.errors import ValidationFailed
 MMS_REGIONS = frozenset({"US", "CA", "PR", "VI"})
 
 
-class PhoneType(str, enum.Enum):
+class PhoneType(enum.StrEnum):
     MOBILE = "mobile"
     HOME = "home"
     WORK = "work"

@@ -19,7 +19,7 @@ class QuietHours:
     end: time = time(8, 0)
 
     @classmethod
-    def parse(cls, value: dict | None, field: str = "quiet_hours") -> "QuietHours":
+    def parse(cls, value: dict | None, field: str = "quiet_hours") -> QuietHours:
         if not value:
             return cls()
         try:

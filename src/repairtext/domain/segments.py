@@ -23,7 +23,7 @@ import re
 from bisect import bisect_right
 from codecs import utf_16_le_decode
 from dataclasses import dataclass
-from itertools import accumulate
+from itertools import accumulate, pairwise
 
 import regex
 
@@ -92,7 +92,7 @@ _LOOKALIKES = {
     "1/4": "¼", "1/2": "½", "3/4": "¾",
 }
 _FULLWIDTH = {chr(c + 0xFEE0): chr(c) for c in range(0x21, 0x7F) if chr(c) in GSM_ALPHABET}
-_SMALL_CAPITALS = dict(zip("ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘʀꜱᴛᴜᴠᴡʏᴢ", "ABCDEFGHIJKLMNOPRSTUVWYZ"))
+_SMALL_CAPITALS = dict(zip("ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘʀꜱᴛᴜᴠᴡʏᴢ", "ABCDEFGHIJKLMNOPRSTUVWYZ", strict=True))
 _SMART_TABLE = str.maketrans({
     **_FULLWIDTH, **_SMALL_CAPITALS,
     **{c: gsm for gsm, lookalikes in _LOOKALIKES.items() for c in lookalikes if c not in GSM_ALPHABET},
@@ -252,7 +252,7 @@ def _split_by_graphemes(text: str, encoding: str) -> list[str]:
         ends.append(max(must_reach, bisect_right(used, used[start] + part) - 1))
         must_reach = ends[-1] + 1
     offsets = [0, *accumulate(map(len, graphemes))]
-    return [text[offsets[a]:offsets[b]] for a, b in zip([0, *ends], ends)]
+    return [text[offsets[a]:offsets[b]] for a, b in pairwise([0, *ends])]
 
 
 def split_for_provider(text: str, limit: int = TWILIO_BODY_LIMIT) -> list[str]:

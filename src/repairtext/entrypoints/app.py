@@ -11,7 +11,6 @@ from fastapi import FastAPI
 from repairtext import __version__
 from repairtext.bootstrap import Context
 from repairtext.entrypoints import ops, security, webhooks
-from repairtext.entrypoints.body_limit import BodyLimit
 from repairtext.entrypoints.api import (
     problems,
     routes_admin,
@@ -22,6 +21,7 @@ from repairtext.entrypoints.api import (
     routes_texts,
     routes_tickets,
 )
+from repairtext.entrypoints.body_limit import BodyLimit
 
 log = logging.getLogger("repairtext")
 

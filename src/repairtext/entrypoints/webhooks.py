@@ -25,8 +25,8 @@ from repairtext.adapters.db.models import Shop
 from repairtext.adapters.providers import flowroute, twilio
 from repairtext.adapters.providers.base import PayloadRefused
 from repairtext.adapters.providers.twilio_signature import is_valid_signature
-from repairtext.domain.errors import NotFound
 from repairtext.bootstrap import Context
+from repairtext.domain.errors import NotFound
 from repairtext.services import receipts
 from repairtext.services.inbound import do_receive
 

@@ -4,9 +4,10 @@ it on the right ticket or in the triage inbox, all in one transaction; media are
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -15,7 +16,8 @@ from sqlalchemy.orm import Session
 from repairtext.adapters.db.models import Comment, Customer, CustomerPhone, Job, Message, Shop, ShopNumber, Ticket
 from repairtext.adapters.providers.base import InboundText
 from repairtext.bootstrap import Context
-from repairtext.domain import routing, tickets as ticket_rules
+from repairtext.domain import routing
+from repairtext.domain import tickets as ticket_rules
 from repairtext.domain.errors import InsufficientCredits, NotFound, ValidationFailed
 from repairtext.domain.keywords import Keyword, classify
 from repairtext.domain.phones import display, to_e164
@@ -188,11 +190,10 @@ def _apply_keyword(ctx: Context, session: Session, shop: Shop, customers: list[C
         # Twilio's advanced opt-out already answered HELP when it set OptOutType; never answer twice.
         reply_from = sending_number(shop, prefer=shop_number)
         body = f"{shop.name}: for help with your repair call {display(reply_from)}. Reply STOP to stop texts."
-        try:
+        # Out of credits: the customer's message still lands; the low-credit alert already told staff.
+        with contextlib.suppress(InsufficientCredits):
             queue_text(ctx, session, shop, to=sender, body=body, trigger="help_reply",
                        customer=customers[0] if customers else None, from_number=reply_from)
-        except InsufficientCredits:
-            pass  # out of credits: the customer's message still lands; the low-credit alert already told staff
     return False
 
 

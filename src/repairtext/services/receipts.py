@@ -12,9 +12,8 @@ until the message's id is recorded. A shop parks at most PARKED_PER_ACCOUNT rece
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
 import logging
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session

@@ -29,7 +29,7 @@ class SimulatorConfig:
     webhook_timeout: float = 15.0
 
     @classmethod
-    def from_settings(cls, settings, **overrides) -> "SimulatorConfig":
+    def from_settings(cls, settings, **overrides) -> SimulatorConfig:
         """Play the account the app is configured with (repairtext.config.Settings), so both sides agree on
         credentials; fall back to the demo account where the app has none."""
         values = dict(

@@ -7,7 +7,7 @@ Every API route needs Basic auth with a registered account's access key and secr
 from __future__ import annotations
 
 import json
-from datetime import datetime, time, timezone
+from datetime import UTC, datetime, time
 from urllib.parse import urlencode
 
 from starlette.requests import Request
@@ -138,9 +138,9 @@ def _self(request: Request, record_id: str) -> str:
 def _moment(value: str, *, end_of_day: bool) -> datetime:
     if len(value) == 10:
         day = datetime.fromisoformat(value).date()
-        return datetime.combine(day, time.max if end_of_day else time.min, timezone.utc)
+        return datetime.combine(day, time.max if end_of_day else time.min, UTC)
     moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _with(query, **changes) -> str:

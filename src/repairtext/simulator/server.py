@@ -29,7 +29,7 @@ class SimulatorServer:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
 
-    def start(self, timeout: float = 10.0) -> "SimulatorServer":
+    def start(self, timeout: float = 10.0) -> SimulatorServer:
         """Bind, serve in a daemon thread, and return once uvicorn accepts connections."""
         if self._thread is not None:
             raise RuntimeError("the simulator is already running")
@@ -64,7 +64,7 @@ class SimulatorServer:
             self._thread.join(timeout=10)
         self._server, self._thread = None, None
 
-    def __enter__(self) -> "SimulatorServer":
+    def __enter__(self) -> SimulatorServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:

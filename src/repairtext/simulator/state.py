@@ -11,11 +11,11 @@ from dataclasses import replace
 
 from repairtext.simulator.records import (
     FINAL_STATUSES,
+    NOT_SENT_YET,
     CallbackRecord,
     Fault,
     FlowrouteAccount,
     MediaItem,
-    NOT_SENT_YET,
     SimMessage,
     TwilioNumber,
     utcnow,

@@ -5,7 +5,7 @@ Every route needs the account's Basic auth (AccountSid, AuthToken) and answers e
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from urllib.parse import urlencode
 
 from starlette.requests import Request
@@ -161,7 +161,7 @@ def _when(value: str | None) -> date | datetime | None:
     if len(value) == 10:
         return date.fromisoformat(value)
     moment = datetime.fromisoformat(value)
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _sent_on(message, bound: date | datetime, op: str) -> bool:

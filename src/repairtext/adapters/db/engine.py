@@ -121,9 +121,8 @@ class Database:
     @contextmanager
     def reading(self) -> Iterator[Session]:
         """A consistent snapshot to read from; never for writes (they belong in transaction())."""
-        with self.read_sessions() as session:
-            with session.begin():
-                yield session
+        with self.read_sessions() as session, session.begin():
+            yield session
 
     async def run(self, work: Callable[..., T], *args) -> T:
         """Blocking database work, from async code (the webhooks). PostgreSQL waits on the network, so the work

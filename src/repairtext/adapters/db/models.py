@@ -57,7 +57,7 @@ class Shop(Base):
     next_ticket_number: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
-    numbers: Mapped[list["ShopNumber"]] = relationship(order_by="ShopNumber.id", cascade="all, delete-orphan")
+    numbers: Mapped[list[ShopNumber]] = relationship(order_by="ShopNumber.id", cascade="all, delete-orphan")
 
 
 class ShopNumber(Base):
@@ -146,7 +146,7 @@ class Customer(Base):
     sms_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
-    phones: Mapped[list["CustomerPhone"]] = relationship(
+    phones: Mapped[list[CustomerPhone]] = relationship(
         order_by="CustomerPhone.id", cascade="all, delete-orphan", back_populates="customer"
     )
 
@@ -202,7 +202,7 @@ class Comment(Base):
     author: Mapped[str] = mapped_column(String(10))  # staff, customer, system
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
-    attachments: Mapped[list["Attachment"]] = relationship(order_by="Attachment.id")
+    attachments: Mapped[list[Attachment]] = relationship(order_by="Attachment.id")
 
 
 class Attachment(Base):
@@ -288,7 +288,7 @@ class Message(Base):
     status_checks: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     status_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    events: Mapped[list["MessageEvent"]] = relationship(order_by="MessageEvent.id")
+    events: Mapped[list[MessageEvent]] = relationship(order_by="MessageEvent.id")
 
 
 class MessageEvent(Base):

@@ -6,7 +6,7 @@ Docs: https://developer.flowroute.com/api/messages/v2.1/send-an-sms/ . Numbers g
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import httpx
@@ -78,7 +78,7 @@ class FlowrouteProvider:
         # The MDR list knows only start_date, end_date, limit and offset (to/from are not filters): read the
         # whole window since our first attempt, following links.next, and pick out the text ourselves.
         start = since - LOOKUP_SKEW
-        end = max(datetime.now(timezone.utc), since) + LOOKUP_SKEW
+        end = max(datetime.now(UTC), since) + LOOKUP_SKEW
         url = f"{self._base}/messages"
         params: dict | None = {"start_date": _iso(start), "end_date": _iso(end), "limit": self._page_size,
                                "offset": 0}
@@ -134,7 +134,7 @@ def _same_text(attrs: dict, text: OutboundText) -> bool:
 
 def _iso(moment: datetime) -> str:
     """As the official SDK sends dates (RFC 3339, UTC)."""
-    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
 def _parse_time(value: str | None) -> datetime | None:
@@ -142,7 +142,7 @@ def _parse_time(value: str | None) -> datetime | None:
         moment = datetime.fromisoformat(str(value))
     except ValueError:
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _code(value) -> str | None:

@@ -6,7 +6,7 @@ Docs: https://www.twilio.com/docs/messaging/api/message-resource and /docs/api/e
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 import httpx
@@ -126,7 +126,7 @@ def _parse_date(value: str | None) -> datetime | None:
         moment = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _error_from(response: httpx.Response) -> ProviderError:

@@ -16,9 +16,9 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from repairtext.adapters.db.models import Shop
 from repairtext.adapters.event_hub import CLOSE, RESYNC, LiveEvent
 from repairtext.bootstrap import Context
-from repairtext.adapters.db.models import Shop
 from repairtext.entrypoints.api.deps import ContextDep, current_shop
 from repairtext.services import events
 

@@ -8,7 +8,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from repairtext.adapters.db.models import Attachment, Message
-from repairtext.entrypoints.files import attachment_response
 from repairtext.entrypoints.api.deps import ContextDep, SessionDep, ShopDep
 from repairtext.entrypoints.api.idempotent import IdempotencyKeyDep, answer_once
 from repairtext.entrypoints.api.schemas import (
@@ -24,6 +23,7 @@ from repairtext.entrypoints.api.schemas import (
     TicketUpdate,
 )
 from repairtext.entrypoints.api.views import comment_view, customer_view, message_view, ticket_view
+from repairtext.entrypoints.files import attachment_response
 from repairtext.services import customers, opt_outs, tickets
 
 router = APIRouter(prefix="/api/v1", tags=["tickets"])

@@ -17,8 +17,8 @@ from repairtext.entrypoints.web.auth import PostedDep, StaffDep, flash
 from repairtext.entrypoints.web.forms import field_errors, see_other, validated
 from repairtext.entrypoints.web.rendering import page
 from repairtext.services import customers, desk, opt_outs, tickets
-from repairtext.services.shops import status_names
 from repairtext.services.outbound import cost_of
+from repairtext.services.shops import status_names
 
 router = APIRouter(include_in_schema=False)
 PHONE_FIELDS = {"phones[0].number": "phone", "phones[0].type": "phone_type"}

@@ -1,13 +1,13 @@
 """initial schema
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-27 15:20:59.451256
 """
-from alembic import op
 import sqlalchemy as sa
-import repairtext.adapters.db.types
+from alembic import op
 
+import repairtext.adapters.db.types
 
 revision = '0001'
 down_revision = None

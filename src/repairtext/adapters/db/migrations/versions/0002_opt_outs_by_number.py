@@ -5,8 +5,9 @@ Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-27
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
+
 import repairtext.adapters.db.types
 
 revision = '0002'

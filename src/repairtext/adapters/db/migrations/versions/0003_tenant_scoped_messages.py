@@ -6,8 +6,9 @@ Revision ID: 0003
 Revises: 0010
 Create Date: 2026-11-28
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
+
 import repairtext.adapters.db.types
 
 revision = '0003'

@@ -4,8 +4,9 @@ Revision ID: 0005
 Revises: 0007
 Create Date: 2026-11-28
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
+
 import repairtext.adapters.db.types
 
 revision = '0005'
