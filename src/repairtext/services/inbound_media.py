@@ -13,6 +13,7 @@ import mimetypes
 from datetime import timedelta
 
 from repairtext.adapters.db.models import Attachment, Comment, Job, Message, Ticket
+from repairtext.adapters.db.rows import must_get
 from repairtext.adapters.images import ImageRefused, process_image
 from repairtext.adapters.media import MediaError, MediaFetcher, MediaUnavailable
 from repairtext.bootstrap import Context
@@ -44,9 +45,11 @@ class _MustWait(Exception):
 
 
 def _process_item(ctx: Context, fetcher: MediaFetcher, item: dict, provider: str) -> dict:
-    auth, origins = None, ()
-    if provider == "twilio" and ctx.settings.twilio_account_sid:
-        auth = (ctx.settings.twilio_account_sid, ctx.settings.twilio_auth_token)
+    auth: tuple[str, str] | None = None
+    origins: tuple[str, ...] = ()
+    sid, token = ctx.settings.twilio_account_sid, ctx.settings.twilio_auth_token
+    if provider == "twilio" and sid and token:  # Twilio is configured only with both (Context.twilio)
+        auth = (sid, token)
         origins = (*TWILIO_MEDIA_ORIGINS, ctx.settings.twilio_api_base)
     try:
         fetched = fetcher.fetch(item["url"], auth=auth, auth_origins=origins)
@@ -99,7 +102,7 @@ def _still_ours(ctx: Context, job_id: int, owner: str) -> bool:
     """Renew the lease between downloads (ten slow media can outlast one lease); False once it was lost."""
     now = ctx.clock.now()
     with ctx.db.transaction() as session:
-        job = session.get(Job, job_id, with_for_update=True)
+        job = must_get(session, Job, job_id, with_for_update=True)
         if job.state != "running" or job.locked_by != owner:
             return False
         job.lease_until = now + lease(ctx)
@@ -110,8 +113,8 @@ def process_media(ctx: Context, job_id: int, owner: str) -> None:
     if not _still_ours(ctx, job_id, owner):
         return
     with ctx.db.transaction() as session:
-        job = session.get(Job, job_id)
-        message = session.get(Message, job.message_id)
+        job = must_get(session, Job, job_id)
+        message = must_get(session, Message, job.message_id)
         items, provider, sender = list(message.media or []), message.provider, message.from_number
         last_try = job.attempts >= job.max_attempts
     results: dict[int, dict] = {}
@@ -154,12 +157,12 @@ def _save(ctx: Context, job_id: int, owner: str, results: dict[int, dict], wait_
     when the job is no longer ours (nothing recorded)."""
     now = ctx.clock.now()
     with ctx.db.transaction() as session:
-        job = session.get(Job, job_id, with_for_update=True)
+        job = must_get(session, Job, job_id, with_for_update=True)
         if job.state != "running" or job.locked_by != owner:
             return False
         # Locked: staff may be assigning this inbox text right now (do_assign locks it too), and each side must
         # see the other's work, or the images are stored but never attached.
-        message = session.get(Message, job.message_id, with_for_update=True)
+        message = must_get(session, Message, job.message_id, with_for_update=True)
         current = list(message.media or [])
         message.media = [results.get(i, item) if item.get("state") == "pending" else item
                          for i, item in enumerate(current)]

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from repairtext.adapters.db.jobs import renew_lease
 from repairtext.adapters.db.models import Job, Message, PendingReceipt, Shop, Ticket
+from repairtext.adapters.db.rows import must_get
 from repairtext.adapters.db.statuses import StatusReport, write_statuses
 from repairtext.adapters.providers.base import OutboundText, Provider, ProviderError, SendReceipt
 from repairtext.bootstrap import Context
@@ -65,6 +66,13 @@ class Outcome:
     receipt: SendReceipt | None = None
     error: ProviderError | None = None
     not_started: bool = False
+
+    @property
+    def accepted_receipt(self) -> SendReceipt:
+        """The receipt of an outcome already known to have one (the provider took the text)."""
+        if self.receipt is None:
+            raise ValueError(f"job {self.attempt.job_id}: the outcome has no receipt")
+        return self.receipt
 
 
 def backoff(attempt: int, retry_after: float | None) -> timedelta:
@@ -107,14 +115,17 @@ def begin_attempts(ctx: Context, job_ids: list[int], owner: str) -> list[Attempt
         shops = {s.id: s for s in session.scalars(select(Shop).where(Shop.id.in_({r.shop_id for r in rows.values()})))}
         stopped = _opted_out(session, rows.values())
         providers: dict[tuple[int, str], Provider | ProviderError] = {}
-        attempts, fresh, retried, already_sent = [], [], [], []
+        attempts: list[Attempt] = []
+        fresh: list[int] = []
+        retried: list[int] = []
+        already_sent: list[int] = []
         for job_id, message_id in owned:
             m = rows[message_id]
             if m.status not in ("queued", "sending") or m.provider_id:
                 already_sent.append(job_id)  # carried out by an earlier attempt
                 continue
             if m.id in stopped:
-                _fail(ctx, session, session.get(Job, job_id), session.get(Message, m.id), None, stopped[m.id], now)
+                _fail(ctx, session, must_get(session, Job, job_id), must_get(session, Message, m.id), None, stopped[m.id], now)
                 continue
             shop = shops[m.shop_id]
             key = (shop.id, m.provider)
@@ -169,8 +180,9 @@ def attempt_send(ctx: Context, attempt: Attempt, owner: str, renewed_at: float) 
     try:
         receipt = None
         if attempt.look_up_first:
-            if (renewed_at := _hold_lease(ctx, attempt.job_id, owner, renewed_at)) is None:
+            if (held := _hold_lease(ctx, attempt.job_id, owner, renewed_at)) is None:
                 return Outcome(attempt, not_started=True)
+            renewed_at = held
             receipt = provider.find_sent(attempt.text, attempt.since, set(attempt.known_ids))
         if receipt is None:
             # Checked again after the look-up: a worker paused during it (or stalled for any reason) past its
@@ -200,6 +212,8 @@ def _hold_lease(ctx: Context, job_id: int, owner: str, renewed_at: float) -> flo
 
 def _last_look_up(attempt: Attempt) -> SendReceipt | None:
     """Before giving up after an answer we never got, ask once more: it may well have been delivered."""
+    if isinstance(attempt.provider, ProviderError):
+        return None  # no provider to ask (its credentials could not be read)
     try:
         return attempt.provider.find_sent(attempt.text, attempt.since, set(attempt.known_ids))
     except ProviderError:
@@ -211,7 +225,7 @@ def _settle_ambiguous(ctx: Context, outcome: Outcome) -> Outcome:
     if outcome.error is None or not outcome.error.ambiguous:
         return outcome
     with ctx.db.transaction() as session:
-        job = session.get(Job, outcome.attempt.job_id)
+        job = must_get(session, Job, outcome.attempt.job_id)
         last = job.attempts >= job.max_attempts
     receipt = _last_look_up(outcome.attempt) if last else None
     return Outcome(outcome.attempt, receipt=receipt) if receipt is not None else outcome
@@ -226,8 +240,8 @@ def record_outcomes(ctx: Context, owner: str, outcomes: list[Outcome]) -> None:
         outcomes = _one_text_per_provider_message(session, outcomes)
         accepted = [o for o in outcomes if o.receipt is not None]
         parked = set(session.scalars(select(PendingReceipt.provider_id).where(
-            PendingReceipt.provider_id.in_([o.receipt.provider_id for o in accepted])))) if accepted else set()
-        plain = [o for o in accepted if o.receipt.provider_id not in parked]
+            PendingReceipt.provider_id.in_([o.accepted_receipt.provider_id for o in accepted])))) if accepted else set()
+        plain = [o for o in accepted if o.accepted_receipt.provider_id not in parked]
         _record_accepted(session, owner, plain, now)
         recorded = {id(o) for o in plain}  # by identity: comparing Outcomes field by field is slow
         rest = [o for o in outcomes if id(o) not in recorded]
@@ -245,6 +259,8 @@ def record_outcomes(ctx: Context, owner: str, outcomes: list[Outcome]) -> None:
                 if _owned(job, owner):
                     job.state, job.lease_until = "pending", None
                     _back_to_queue(session, message, now)
+            elif outcome.error is None:
+                raise ValueError(f"job {job.id}: an outcome with neither a receipt nor an error")
             else:
                 _record_failure(ctx, session, job, message, owner, outcome.error, now)
 
@@ -259,7 +275,7 @@ def _one_text_per_provider_message(session: Session, outcomes: list[Outcome]) ->
         return outcomes
     owners = {(provider, pid): mid for provider, pid, mid in session.execute(
         select(Message.provider, Message.provider_id, Message.id).where(
-            Message.provider_id.in_({o.receipt.provider_id for o in found})))}
+            Message.provider_id.in_({o.accepted_receipt.provider_id for o in found})))}
     kept = []
     for o in outcomes:
         if o.receipt is not None:
@@ -285,8 +301,8 @@ def _record_accepted(session: Session, owner: str, outcomes: list[Outcome], now:
     ).scalars())
     fresh = [o for o in outcomes if o.attempt.message_id in unsent]
     if fresh:
-        db.execute(_RECORD_PROVIDER_ID, [{"b_id": o.attempt.message_id, "b_pid": o.receipt.provider_id} for o in fresh])
-        write_statuses(session, [StatusReport(o.attempt.message_id, "accepted", provider_status=o.receipt.status)
+        db.execute(_RECORD_PROVIDER_ID, [{"b_id": o.attempt.message_id, "b_pid": o.accepted_receipt.provider_id} for o in fresh])
+        write_statuses(session, [StatusReport(o.attempt.message_id, "accepted", provider_status=o.accepted_receipt.status)
                                  for o in fresh], now, clear_error=True)
     db.execute(_CLOSE_JOB, [{"b_id": o.attempt.job_id, "b_owner": owner, "b_now": now} for o in outcomes])
 
@@ -341,11 +357,11 @@ def _fail(ctx: Context, session: Session, job: Job, message: Message, code: str 
     if moved:
         message.error_code, message.error = code, reason
     if moved and message.credits:
-        credits.refund(ctx, session, session.get(Shop, message.shop_id), message, f"send failed ({code or 'error'})")
+        credits.refund(ctx, session, must_get(session, Shop, message.shop_id), message, f"send failed ({code or 'error'})")
     if opted_out:
         opt_outs.do_opt_out(session, message.shop_id, message.to_number, now, opt_outs.CARRIER)
     if moved and message.ticket_id:
-        ticket = session.get(Ticket, message.ticket_id)
+        ticket = must_get(session, Ticket, message.ticket_id)
         label = f"{code}: {reason}" if code else reason
         add_system_note(session, ticket, f"Text not sent: {label}.", now)
 
@@ -354,8 +370,8 @@ def fail_after_crash(ctx: Context, job_id: int, reason: str) -> None:
     """A job that kept crashing (not a provider answer): the message must not sit in 'sending' forever."""
     now = ctx.clock.now()
     with ctx.db.transaction() as session:
-        job = session.get(Job, job_id, with_for_update=True)
-        message = session.get(Message, job.message_id, with_for_update=True)
+        job = must_get(session, Job, job_id, with_for_update=True)
+        message = must_get(session, Message, job.message_id, with_for_update=True)
         if message.provider_id or message.status not in ("queued", "sending"):
             job.state, job.finished_at = "done", now
             return

@@ -20,11 +20,13 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Generic, TypeVar
 
 from repairtext.adapters.db.jobs import claim_due_jobs
 from repairtext.adapters.db.models import Job
 from repairtext.adapters.db.periodic import claim_period
+from repairtext.adapters.db.rows import must_get
 from repairtext.adapters.db.wakeups import work_listener
 from repairtext.bootstrap import Context
 from repairtext.services import credits, events, inbound_media, receipts, reconcile, sending
@@ -43,19 +45,22 @@ RECORD_WITHIN = 0.02
 CLAIM_EVERY = 0.1
 
 
-class TakeTurns:
+T = TypeVar("T")
+
+
+class TakeTurns(Generic[T]):
     """Claimed jobs waiting for a thread, handed out round-robin by shop: what one shop had claimed already does
     not stand in line before another shop's text."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._waiting: OrderedDict[object, deque] = OrderedDict()
+        self._waiting: OrderedDict[object, deque[T]] = OrderedDict()
 
-    def put(self, shop: object, item: object) -> None:
+    def put(self, shop: object, item: T) -> None:
         with self._lock:
             self._waiting.setdefault(shop, deque()).append(item)
 
-    def take(self) -> object:
+    def take(self) -> T:
         with self._lock:
             shop, items = self._waiting.popitem(last=False)
             item = items.popleft()
@@ -172,8 +177,8 @@ class Worker:
         self.concurrency = concurrency
         self.wake = ctx.work_queued
         self.media_wake = threading.Event()
-        self._last_housekeeping: object = None
-        self._turns = TakeTurns()
+        self._last_housekeeping: datetime | None = None
+        self._turns: TakeTurns[tuple[sending.Attempt, float]] = TakeTurns()
         # A few sends per thread in flight keep the database work per text small (claims and records of many
         # texts at once) while each is still recorded within moments of its provider's answer.
         self.sends = Lane(self, "send", (SEND_JOB,), concurrency, batch or concurrency * 8,
@@ -208,7 +213,7 @@ class Worker:
             for outcome in outcomes:
                 self.release_after_crash(outcome.attempt.job_id, SEND_JOB, exc)
 
-    def _start_media(self, job_ids: list[int]) -> dict[Future, int]:
+    def _start_media(self, job_ids: list[int]) -> dict[Future, int | None]:
         return {self.media.pool.submit(self._run_media, job_id): job_id for job_id in job_ids}
 
     def _run_media(self, job_id: int) -> None:
@@ -225,7 +230,7 @@ class Worker:
         now = self.ctx.clock.now()
         reason = f"{type(exc).__name__}: {exc}"
         with self.ctx.db.transaction() as session:
-            job = session.get(Job, job_id, with_for_update=True)
+            job = must_get(session, Job, job_id, with_for_update=True)
             if job.state != "running" or job.locked_by != self.name:
                 return
             job.last_error = reason
