@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from repairtext.adapters.db.engine import on_commit
 from repairtext.adapters.db.models import AddonPurchase, Alert, CreditBalance, LedgerEntry, Message, Shop
+from repairtext.adapters.db.rows import must_get
 from repairtext.bootstrap import Context
 from repairtext.domain import credits as rules
 from repairtext.domain.credits import ADDON, MONTHLY
@@ -149,7 +150,7 @@ def refund(ctx: Context, session: Session, shop: Shop, message: Message, reason:
 
 
 def summary(ctx: Context, session: Session, shop: Shop) -> CreditSummary:
-    balance = session.get(CreditBalance, shop.id)
+    balance = must_get(session, CreditBalance, shop.id)
     month = rules.month_of(ctx.clock.now(), shop.time_zone)
     allowance = ctx.catalog.plan(shop.plan).monthly_credits
     monthly = balance.monthly_remaining if balance.month == month else allowance  # a new month not yet rolled
@@ -170,7 +171,7 @@ def buy_addon(ctx: Context, session: Session, shop_id: int) -> AddonPurchase:
     """Buy one pack, inside the caller's transaction. The API makes a retry safe with an Idempotency-Key
     (services/idempotency.py: a double click or a timeout must not charge twice)."""
     now = ctx.clock.now()
-    shop = session.get(Shop, shop_id)
+    shop = must_get(session, Shop, shop_id)
     balance = locked_balance(session, shop.id)
     opens = rules.addons_available_from(shop.subscription_started_on, ctx.catalog.addon.available_after_days)
     if now.astimezone(ZoneInfo(shop.time_zone)).date() < opens:
@@ -196,7 +197,7 @@ def do_rollover(ctx: Context, at: datetime) -> list[int]:
             .order_by(Shop.id)) if rules.month_of(at, zone) > month]
     for shop_id in due:
         with ctx.db.transaction() as session:
-            shop = session.get(Shop, shop_id)
+            shop = must_get(session, Shop, shop_id)
             if bring_month_current(ctx, session, shop, locked_balance(session, shop_id), at):
                 rolled.append(shop_id)
     return rolled
@@ -204,12 +205,12 @@ def do_rollover(ctx: Context, at: datetime) -> list[int]:
 
 def recompute(session: Session, shop: Shop) -> tuple[int, int]:
     """Balances from the ledger alone: (monthly remaining in the cached month, add-on remaining)."""
-    balance = session.get(CreditBalance, shop.id)
-    monthly = session.scalar(select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
+    balance = must_get(session, CreditBalance, shop.id)
+    monthly = session.execute(select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
         LedgerEntry.shop_id == shop.id, LedgerEntry.bucket == MONTHLY, LedgerEntry.month == balance.month,
-        LedgerEntry.kind != "expiry"))
-    addon = session.scalar(select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
-        LedgerEntry.shop_id == shop.id, LedgerEntry.bucket == ADDON))
+        LedgerEntry.kind != "expiry")).scalar_one()
+    addon = session.execute(select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(
+        LedgerEntry.shop_id == shop.id, LedgerEntry.bucket == ADDON)).scalar_one()
     return int(monthly), int(addon)
 
 
@@ -218,7 +219,7 @@ def check_ledger(ctx: Context) -> list[str]:
     problems = []
     with ctx.db.transaction() as session:
         for shop in session.scalars(select(Shop).order_by(Shop.id)):
-            balance = session.get(CreditBalance, shop.id)
+            balance = must_get(session, CreditBalance, shop.id)
             monthly, addon = recompute(session, shop)
             if (monthly, addon) != (balance.monthly_remaining, balance.addon_remaining):
                 problems.append(f"shop {shop.id}: cached monthly={balance.monthly_remaining} addon={balance.addon_remaining}, "

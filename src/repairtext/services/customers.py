@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from repairtext.adapters.db.models import Customer, CustomerPhone, Shop
+from repairtext.adapters.db.rows import must_get
 from repairtext.bootstrap import Context
 from repairtext.domain.errors import NotFound, ValidationFailed
 from repairtext.domain.phones import parse_phone_type, to_e164
@@ -44,7 +45,7 @@ def get_customer(session: Session, shop_id: int, customer_id: int) -> Customer:
 def do_create_customer(ctx: Context, shop_id: int, *, name: str, email: str | None, sms_enabled: bool,
                        phones: list[dict]) -> Customer:
     with ctx.db.transaction() as session:
-        shop = session.get(Shop, shop_id)
+        shop = must_get(session, Shop, shop_id)
         parsed = parse_phones(phones, shop.country)
         customer = Customer(shop_id=shop_id, name=check_text("name", name), email=email, sms_enabled=sms_enabled,
                             created_at=ctx.clock.now())
@@ -57,7 +58,7 @@ def do_create_customer(ctx: Context, shop_id: int, *, name: str, email: str | No
 def do_update_customer(ctx: Context, shop_id: int, customer_id: int, changes: dict) -> Customer:
     with ctx.db.transaction() as session:
         customer = get_customer(session, shop_id, customer_id)
-        shop = session.get(Shop, shop_id)
+        shop = must_get(session, Shop, shop_id)
         if "name" in changes:
             customer.name = check_text("name", changes["name"])
         if "email" in changes:

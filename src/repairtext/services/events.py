@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from repairtext.adapters.db.engine import on_commit
 from repairtext.adapters.db.models import Event
+from repairtext.adapters.db.rows import rowcount
 from repairtext.adapters.event_hub import LiveEvent
 from repairtext.bootstrap import Context
 
@@ -54,4 +55,4 @@ def newest_id(ctx: Context, shop_id: int) -> int:
 
 def do_prune(ctx: Context) -> int:
     with ctx.db.transaction() as session:
-        return session.execute(delete(Event).where(Event.created_at < ctx.clock.now() - KEPT_FOR)).rowcount
+        return rowcount(session.execute(delete(Event).where(Event.created_at < ctx.clock.now() - KEPT_FOR)))

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from repairtext.adapters.db.models import Comment, Customer, CustomerPhone, Job, Message, Shop, ShopNumber, Ticket
+from repairtext.adapters.db.rows import must_get
 from repairtext.adapters.providers.base import InboundText
 from repairtext.bootstrap import Context
 from repairtext.domain import routing
@@ -110,7 +111,7 @@ def _receive(ctx: Context, session: Session, text: InboundText, shop_id: int | N
     keyword = classify(text.body, text.opt_out_type)
     if keyword is not None:
         customers = list(session.scalars(select(Customer).where(Customer.id.in_(customer_ids)).order_by(Customer.id)))
-        opted_in = _apply_keyword(ctx, session, session.get(Shop, shop_id), customers, sender, to, keyword,
+        opted_in = _apply_keyword(ctx, session, must_get(session, Shop, shop_id), customers, sender, to, keyword,
                                   twilio_handled=bool(text.opt_out_type), now=now)
         if keyword is Keyword.START and not opted_in:
             keyword = None  # "Yes" to "Can you pick it up today?" is an answer, not an opt-in
@@ -118,7 +119,7 @@ def _receive(ctx: Context, session: Session, text: InboundText, shop_id: int | N
     recent = last_outbound(session, shop_id, sender, customer_ids)
     route = routing.route_reply(text.body, customer_ids, tickets, recent, now)
     comment_id = None
-    if not route.to_inbox:
+    if route.ticket_id is not None:  # not to the inbox
         comment_id = place_reply(session, shop_id, route.ticket_id, text.body or "", keyword, now)
     message_id = db.execute(_INSERT_MESSAGE, dict(
         shop_id=shop_id, direction="inbound", provider=text.provider, provider_id=text.provider_id,
@@ -186,9 +187,9 @@ def _apply_keyword(ctx: Context, session: Session, shop: Shop, customers: list[C
     elif keyword is Keyword.START:
         return opt_outs.do_opt_in(session, shop.id, sender)
     elif (keyword is Keyword.HELP and not twilio_handled and not provider_problem(ctx, shop)
-          and not _helped_recently(session, shop.id, sender, now)):
+          and not _helped_recently(session, shop.id, sender, now)
+          and (reply_from := sending_number(shop, prefer=shop_number)) is not None):  # provider_problem checked it
         # Twilio's advanced opt-out already answered HELP when it set OptOutType; never answer twice.
-        reply_from = sending_number(shop, prefer=shop_number)
         body = f"{shop.name}: for help with your repair call {display(reply_from)}. Reply STOP to stop texts."
         # Out of credits: the customer's message still lands; the low-credit alert already told staff.
         with contextlib.suppress(InsufficientCredits):

@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from repairtext.adapters.db.models import Customer, CustomerPhone, OptOut
+from repairtext.adapters.db.rows import rowcount
 
 # CTIA: a HELP request is answered even from a number that opted out.
 ALWAYS_ALLOWED_TRIGGERS = frozenset({"help_reply"})
@@ -51,9 +52,9 @@ def opted_out(session: Session, recipients: Iterable[Recipient]) -> dict[Recipie
     customer_ids = {customer_id for _, _, customer_id in wanted if customer_id}
     numbers_of: dict[int, set[str]] = {}
     if customer_ids:
-        for customer_id, e164 in session.execute(select(CustomerPhone.customer_id, CustomerPhone.e164)
-                                                 .where(CustomerPhone.customer_id.in_(customer_ids))):
-            numbers_of.setdefault(customer_id, set()).add(e164)
+        for phone_owner, phone_number in session.execute(select(CustomerPhone.customer_id, CustomerPhone.e164)
+                                                         .where(CustomerPhone.customer_id.in_(customer_ids))):
+            numbers_of.setdefault(phone_owner, set()).add(phone_number)
     numbers = {e164 for _, e164, _ in wanted if e164} | {n for ns in numbers_of.values() for n in ns}
     if not numbers:
         return {}
@@ -88,4 +89,4 @@ def do_opt_out(session: Session, shop_id: int, e164: str, now: datetime, source:
 
 def do_opt_in(session: Session, shop_id: int, e164: str) -> bool:
     """START from the number: it may be texted again. Returns whether it had opted out."""
-    return bool(session.execute(delete(OptOut).where(OptOut.shop_id == shop_id, OptOut.e164 == e164)).rowcount)
+    return bool(rowcount(session.execute(delete(OptOut).where(OptOut.shop_id == shop_id, OptOut.e164 == e164))))

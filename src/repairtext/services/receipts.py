@@ -19,6 +19,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from repairtext.adapters.db.models import Message, MessageEvent, PendingReceipt, Shop
+from repairtext.adapters.db.rows import must_get
 from repairtext.adapters.db.statuses import StatusReport, write_statuses
 from repairtext.bootstrap import Context
 from repairtext.domain.accounts import PLATFORM, account_of
@@ -79,7 +80,7 @@ def apply_receipt(ctx: Context, session: Session, message: Message, provider_sta
         opt_outs.do_opt_out(session, message.shop_id, message.to_number, now, opt_outs.CARRIER)
     moved = set_status(session, message, status, now, provider_status=provider_status, error_code=error_code)
     if moved and status == "failed" and message.credits:
-        shop = session.get(Shop, message.shop_id)
+        shop = must_get(session, Shop, message.shop_id)
         credits.refund(ctx, session, shop, message, f"provider reported failed ({error_code or 'no code'})")
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from repairtext.adapters.db.models import Shop, ShopNumber, TicketStatus
+from repairtext.adapters.db.rows import must_get
 from repairtext.bootstrap import Context
 from repairtext.domain import tickets as ticket_rules
 from repairtext.domain.errors import FieldError, NotFound, ValidationFailed
@@ -86,7 +87,7 @@ def do_create_shop(
 
 def do_update_shop(ctx: Context, shop_id: int, changes: dict) -> Shop:
     with ctx.db.transaction() as session:
-        shop = session.get(Shop, shop_id)
+        shop = must_get(session, Shop, shop_id)
         if "time_zone" in changes:
             shop.time_zone = check_time_zone(changes["time_zone"])
         if "quiet_hours" in changes:

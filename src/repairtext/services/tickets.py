@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from repairtext.adapters.db.models import Comment, Customer, Shop, Ticket
+from repairtext.adapters.db.rows import must_get
 from repairtext.bootstrap import Context
 from repairtext.domain import tickets as rules
 from repairtext.domain.eligibility import Refusal
@@ -31,7 +32,7 @@ def get_ticket(session: Session, shop_id: int, ticket_id: int) -> Ticket:
 def _next_number(session: Session, shop_id: int) -> int:
     # An atomic increment: two tickets opened at once never share a number.
     session.execute(update(Shop).where(Shop.id == shop_id).values(next_ticket_number=Shop.next_ticket_number + 1))
-    return session.scalar(select(Shop.next_ticket_number).where(Shop.id == shop_id)) - 1
+    return session.execute(select(Shop.next_ticket_number).where(Shop.id == shop_id)).scalar_one() - 1
 
 
 def _send_template(ctx: Context, session: Session, shop: Shop, ticket: Ticket, trigger: str) -> None:
@@ -65,7 +66,7 @@ def open_ticket(ctx: Context, session: Session, shop_id: int, *, customer_id: in
         customer = get_customer(session, shop_id, customer_id)
     except NotFound:
         raise ValidationFailed.on("customer_id", f"no customer {customer_id} in this shop") from None
-    shop = session.get(Shop, shop_id)
+    shop = must_get(session, Shop, shop_id)
     ticket = Ticket(shop_id=shop_id, customer_id=customer.id, number=_next_number(session, shop_id),
                     subject=subject, problem=problem or "", status=rules.NEW,
                     portal_token=secrets.token_urlsafe(rules.PORTAL_TOKEN_BYTES), created_at=now, updated_at=now, last_activity_at=now)
@@ -94,7 +95,7 @@ def change_status(ctx: Context, session: Session, shop_id: int, ticket_id: int, 
         ticket.last_activity_at = ticket.updated_at
         session.flush()
         events.record(session, shop_id, events.TICKET_UPDATED, ticket.updated_at, ticket_id=ticket.id)
-        _send_template(ctx, session, session.get(Shop, shop_id), ticket, templates.STATUS_PREFIX + status)
+        _send_template(ctx, session, must_get(session, Shop, shop_id), ticket, templates.STATUS_PREFIX + status)
     return ticket
 
 
@@ -118,7 +119,7 @@ def comment_on(ctx: Context, session: Session, shop_id: int, ticket_id: int, *, 
     comment = add_comment(session, ticket, body or "", author="staff", public=not hidden, now=now,
                           sms_body=sms_body)
     if sms_body:
-        do_text_customer_about_ticket(ctx, session, session.get(Shop, shop_id), ticket, sms_body, "comment",
+        do_text_customer_about_ticket(ctx, session, must_get(session, Shop, shop_id), ticket, sms_body, "comment",
                                       comment_id=comment.id)
     return comment
 

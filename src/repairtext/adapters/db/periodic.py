@@ -14,12 +14,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from repairtext.adapters.db.models import PeriodicTask
+from repairtext.adapters.db.rows import rowcount
 
 
 def claim_period(session: Session, task: str, now: datetime, every: timedelta) -> bool:
     """True if this caller is the one to run `task` now (and records that it did)."""
-    won = session.execute(update(PeriodicTask).where(PeriodicTask.task == task, PeriodicTask.last_run_at <= now - every)
-                          .values(last_run_at=now)).rowcount
+    won = rowcount(session.execute(update(PeriodicTask).where(PeriodicTask.task == task, PeriodicTask.last_run_at <= now - every)
+                                   .values(last_run_at=now)))
     if won:
         return True
     try:

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from repairtext.adapters.db.models import Attachment, Comment, Customer, Message, Ticket
+from repairtext.adapters.db.rows import must_get
 from repairtext.services import desk
 
 CUSTOMER_CHOICES = 100
@@ -67,7 +68,7 @@ def portal_attachment(session: Session, ticket: Ticket, attachment_id: int) -> A
         Attachment.public.is_(True)))
     if attachment is None:
         return None
-    if attachment.comment_id is not None and not session.get(Comment, attachment.comment_id).public:
+    if attachment.comment_id is not None and not must_get(session, Comment, attachment.comment_id).public:
         return None
     return attachment
 
