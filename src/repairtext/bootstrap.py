@@ -37,6 +37,8 @@ class Context:
     provider_timeout: float = 10.0
     # Messages a look-up asks for a page (None: the provider's maximum); tests page small lists with it.
     lookup_page_size: int | None = None
+    # Set by `repairtext demo`: the staff pages offer to answer as the customer through this simulator.
+    demo_simulator_url: str | None = None
     # Set after a transaction queued work, so an inline worker starts at once instead of at its next poll.
     work_queued: threading.Event = field(default_factory=threading.Event)
 

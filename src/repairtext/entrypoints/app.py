@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import threading
 from contextlib import asynccontextmanager
+from types import ModuleType
 
 from fastapi import FastAPI
 
@@ -61,7 +63,7 @@ def create_app(ctx: Context, *, inline_worker: bool | None = None) -> FastAPI:
     app.include_router(routes_desk.router)
     app.include_router(routes_admin.router)
     try:
-        from repairtext.entrypoints.web import pages
+        pages: ModuleType | None = importlib.import_module("repairtext.entrypoints.web.pages")
     except ImportError:  # the staff pages are optional for API-only deployments
         pages = None
     if pages is not None and hasattr(pages, "install"):

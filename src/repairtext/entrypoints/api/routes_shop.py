@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from repairtext.adapters.db.models import Shop
+from repairtext.adapters.db.rows import must_get
 from repairtext.entrypoints.api.deps import ContextDep, SessionDep, ShopDep
 from repairtext.entrypoints.api.idempotent import IdempotencyKeyDep, answer_once
 from repairtext.entrypoints.api.schemas import AddonPurchasePublic, CreditsPublic, ShopUpdate
@@ -33,7 +34,7 @@ def patch_shop(body: ShopUpdate, shop: ShopDep, ctx: ContextDep) -> dict:
 
 @router.get("/credits", response_model=CreditsPublic)
 def get_credits(shop: ShopDep, ctx: ContextDep, session: SessionDep) -> dict:
-    s = credits.summary(ctx, session, session.get(Shop, shop.id))
+    s = credits.summary(ctx, session, must_get(session, Shop, shop.id))
     return {**s.__dict__, "total_remaining": s.total_remaining, "low_credit_alert": s.low_credit_alert is not None,
             "addon_pack_credits": ctx.catalog.addon.credits, "addon_pack_price_cents": ctx.catalog.addon.price_cents}
 
@@ -61,7 +62,7 @@ def _cell(value):
 def consumables(shop: ShopDep, ctx: ContextDep, session: SessionDep,
                 from_: date | None = Query(default=None, alias="from"), to: date | None = None,
                 format: str = Query(default="json", pattern="^(json|csv)$")):
-    report = reports.consumables(ctx, session, session.get(Shop, shop.id), from_, to)
+    report = reports.consumables(ctx, session, must_get(session, Shop, shop.id), from_, to)
     if format == "json":
         return report
     out = io.StringIO()

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from sqlalchemy import select
 
 from repairtext.adapters.db.models import Message, Shop
+from repairtext.adapters.db.rows import must_get
 from repairtext.entrypoints.api.deps import ContextDep, SessionDep, ShopDep
 from repairtext.entrypoints.api.schemas import AssignIn, Id, SegmentsIn, TemplateIn, TemplatePreviewIn
 from repairtext.entrypoints.api.views import inbox_view
@@ -29,7 +30,7 @@ def save_template(trigger: str, body: TemplateIn, shop: ShopDep, ctx: ContextDep
 @router.post("/templates/preview")
 def preview_template(body: TemplatePreviewIn, shop: ShopDep, session: SessionDep, ctx: ContextDep) -> dict:
     ticket = tickets.get_ticket(session, shop.id, body.ticket_id)
-    shop_row = session.get(Shop, shop.id)
+    shop_row = must_get(session, Shop, shop.id)
     text = templates.render(body.body, templates.template_variables(shop_row, ticket, ctx.settings.public_url))
     encoding, segments, credits = cost_of(shop_row, text)
     return {"text": text, "encoding": encoding, "segments": segments, "credits": credits}

@@ -7,6 +7,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from repairtext.adapters.db.models import Shop
+from repairtext.adapters.db.rows import must_get
 from repairtext.bootstrap import Context
 from repairtext.domain.eligibility import check_can_text
 from repairtext.entrypoints.api.views import comment_view, customer_view, message_view, ticket_view
@@ -40,7 +41,7 @@ def timeline(comments: list[dict], messages: list[dict]) -> list[dict]:
 def ticket_page(ctx: Context, session: Session, shop_id: int, ticket_id: int) -> dict:
     """Everything the ticket page shows. Raises NotFound for a ticket of another shop."""
     ticket = tickets.get_ticket(session, shop_id, ticket_id)
-    shop = session.get(Shop, shop_id)
+    shop = must_get(session, Shop, shop_id)
     public_url = ctx.settings.public_url
     comments = [dict(comment_view(c, public_url), ticket_id=ticket.id)
                 for c in tickets.list_comments(session, shop_id, ticket_id)]

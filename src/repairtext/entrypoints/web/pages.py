@@ -6,9 +6,11 @@ buttons, confirmations). Routes parse a form, call a service, and render or redi
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Awaitable
 from urllib.parse import quote
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -33,6 +35,11 @@ MACHINE_PREFIXES = ("/api/", "/webhooks/", "/ui/", "/docs", "/openapi.json", "/h
 
 def _for_people(request: Request) -> bool:
     return not request.url.path.startswith(MACHINE_PREFIXES)
+
+
+async def _answer(response: Response | Awaitable[Response]) -> Response:
+    """Starlette allows sync or async exception handlers; FastAPI's own are async."""
+    return await response if inspect.isawaitable(response) else response
 
 
 def install(app: FastAPI) -> None:
@@ -68,7 +75,7 @@ def install(app: FastAPI) -> None:
     async def on_not_found(request: Request, exc: NotFound):
         if _for_people(request) or api_not_found is None:
             return not_found_page(request)
-        return await api_not_found(request, exc)
+        return await _answer(api_not_found(request, exc))
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http_error(request: Request, exc: StarletteHTTPException):
@@ -76,4 +83,4 @@ def install(app: FastAPI) -> None:
             return not_found_page(request)
         if api_http_error is None:
             return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
-        return await api_http_error(request, exc)
+        return await _answer(api_http_error(request, exc))

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from repairtext.adapters.db.models import Shop
+from repairtext.adapters.db.rows import must_get
 from repairtext.domain.errors import AddonsNotYetAvailable, Conflict, ValidationFailed
 from repairtext.entrypoints.api.deps import ContextDep
 from repairtext.entrypoints.api.routes_api_keys import key_view
@@ -26,7 +27,7 @@ router = APIRouter(include_in_schema=False)
 @router.get("/credits")
 def credits_page(request: Request, staff: StaffDep, ctx: ContextDep) -> Response:
     with ctx.db.transaction() as session:
-        shop = session.get(Shop, staff.shop.id)
+        shop = must_get(session, Shop, staff.shop.id)
         summary = credits.summary(ctx, session, shop)
         report = reports.consumables(ctx, session, shop, None, None)
     today = ctx.clock.now().astimezone(ZoneInfo(staff.shop.time_zone)).date()
@@ -57,7 +58,7 @@ def time_zones() -> list[str]:
 def _settings_page(request: Request, ctx, staff, *, errors: dict | None = None, values: dict | None = None,
                    status: int = 200, new_key: dict | None = None) -> Response:
     with ctx.db.reading() as session:
-        shop = session.get(Shop, staff.shop.id)
+        shop = must_get(session, Shop, staff.shop.id)
         view = shop_view(shop, ctx.settings.public_url)
         keys = [key_view(k) for k in api_keys.list_keys(session, staff.shop.id)]
     if values is None:

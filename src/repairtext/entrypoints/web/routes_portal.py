@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from repairtext.adapters.db.models import Shop
+from repairtext.adapters.db.rows import must_get
 from repairtext.domain.errors import NotFound
 from repairtext.domain.rate_limits import PORTAL_TOKEN_ADDRESS
 from repairtext.entrypoints.api.deps import ContextDep, client_address
@@ -35,7 +36,7 @@ def portal(request: Request, token: str, ctx: ContextDep) -> Response:
         if ticket is None:
             rate_limits.record_failure(ctx, by_address)
             raise NotFound("no such ticket")
-        shop = session.get(Shop, ticket.shop_id)
+        shop = must_get(session, Shop, ticket.shop_id)
         url = ctx.settings.public_url
         comments = [dict(comment_view(c, url), attachments=[attachment_view(a, url) for a in c.attachments if a.public])
                     for c in tickets.list_comments(session, ticket.shop_id, ticket.id, public_only=True)]

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from repairtext.adapters.db.models import Shop
+from repairtext.adapters.db.rows import must_get
 from repairtext.domain.errors import NotFound, ValidationFailed
 from repairtext.entrypoints.api.deps import ContextDep
 from repairtext.entrypoints.api.schemas import TemplateIn, TemplatePreviewIn
@@ -64,7 +65,7 @@ def preview_template(request: Request, posted: PostedDep, ctx: ContextDep) -> Re
         checked = validated(TemplatePreviewIn, {"body": body, "ticket_id": ticket_id or None},
                             messages={"ticket_id": "Choose a ticket to preview the text with"})
         with ctx.db.transaction() as session:
-            shop = session.get(Shop, posted.staff.shop.id)
+            shop = must_get(session, Shop, posted.staff.shop.id)
             ticket = tickets.get_ticket(session, shop.id, checked.ticket_id)
             text = templates.render(checked.body, templates.template_variables(shop, ticket, ctx.settings.public_url))
             encoding, segments, credits = cost_of(shop, text)
