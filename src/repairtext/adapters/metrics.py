@@ -52,7 +52,7 @@ class Metrics:
                                          ["provider", "kind"], buckets=WEBHOOK_BUCKETS, registry=self.registry)
 
     def watch_outbox(self, read: Callable[[], tuple[int, float]]) -> None:
-        self.registry.register(OutboxCollector(read))  # type: ignore[arg-type]
+        self.registry.register(OutboxCollector(read))
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

@@ -137,9 +137,9 @@ def count_segments(text: str, *, smart: bool = False) -> SegmentCount:
         else:
             segments = len(_split_gsm(text, wire))
         return SegmentCount(GSM_7, segments, len(wire))
-    wire = text.encode("utf-16-le")
-    segments = 1 if len(wire) <= 2 * UCS2_SINGLE else len(_split_ucs2(text, wire))
-    return SegmentCount(UCS_2, segments, len(wire) >> 1)
+    units = text.encode("utf-16-le")
+    segments = 1 if len(units) <= 2 * UCS2_SINGLE else len(_split_ucs2(text, units))
+    return SegmentCount(UCS_2, segments, len(units) >> 1)
 
 
 def split_segments(text: str, *, smart: bool = False) -> list[str]:

@@ -15,6 +15,8 @@ def include_object(obj, name, type_, reflected, compare_to) -> bool:
 
 def run_migrations_online() -> None:
     url = config.get_main_option("sqlalchemy.url")
+    if url is None:
+        raise RuntimeError("alembic: sqlalchemy.url is not set (migrate.py sets it to the database's URL)")
     engine = make_engine(url, poolclass=pool.NullPool)
     with engine.connect() as connection:
         context.configure(
