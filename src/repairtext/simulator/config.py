@@ -7,6 +7,7 @@ slow callbacks down so a person can watch a message go queued -> sent -> deliver
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 # A fixed, obviously fake account so `repairtext simulator` and `repairtext demo` work with no settings at all.
 DEMO_ACCOUNT_SID = "AC" + "5a" * 16
@@ -32,7 +33,7 @@ class SimulatorConfig:
     def from_settings(cls, settings, **overrides) -> SimulatorConfig:
         """Play the account the app is configured with (repairtext.config.Settings), so both sides agree on
         credentials; fall back to the demo account where the app has none."""
-        values = dict(
+        values: dict[str, Any] = dict(
             twilio_account_sid=getattr(settings, "twilio_account_sid", None) or DEMO_ACCOUNT_SID,
             twilio_auth_token=getattr(settings, "twilio_auth_token", None) or DEMO_AUTH_TOKEN,
         )

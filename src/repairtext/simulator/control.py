@@ -137,6 +137,8 @@ async def send_status(request: Request) -> Response:
     error_code = int(body["error_code"]) if body.get("error_code") is not None else None
     record = await report_status(sim.dispatcher, message_id, body["status"], error_code)
     message = sim.state.message(message_id)
+    if message is None:  # forgotten while its callback went (a reset)
+        return _error(f"no message {message_id}", 404)
     return JSONResponse(
         {"message": message.public(), "callback": record.public() if record else None},
     )

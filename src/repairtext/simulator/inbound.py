@@ -12,6 +12,7 @@ import binascii
 import mimetypes
 import secrets
 import time
+from typing import Any
 
 from repairtext.simulator import carrier, flowroute_wire, twilio_wire
 from repairtext.simulator.context import ControlError, Simulator
@@ -20,9 +21,9 @@ from repairtext.simulator.records import FLOWROUTE, TWILIO, CallbackRecord, Medi
 
 async def twilio_inbound(sim: Simulator, request: dict, base: str) -> dict:
     from_, to, body = _text(request, "from"), _text(request, "to"), request.get("body") or ""
-    for name, number in (("from", from_), ("to", to)):
-        if not carrier.E164.match(number):
-            raise ControlError(f"'{name}' must be an E.164 number, got {number!r}")
+    for name, value in (("from", from_), ("to", to)):
+        if not carrier.E164.match(value):
+            raise ControlError(f"'{name}' must be an E.164 number, got {value!r}")
     number = sim.state.twilio_number(to)
     if number is None or not number.sms_url:
         raise ControlError(f"{to} has no SMS URL; register it with POST /_sim/twilio/numbers", 404)
@@ -67,7 +68,7 @@ async def flowroute_inbound(sim: Simulator, request: dict, base: str) -> dict:
     if account is None or not account.sms_callback_url:
         raise ControlError(f"{to} belongs to no account with an SMS callback; use POST /_sim/flowroute/accounts", 404)
     message_id = request.get("id") or new_id("mdr2-")
-    media = []
+    media: list[dict[str, Any]] = []
     for index, (content_type, data, fail_first) in enumerate(_attachments(request)):
         media_id = secrets.token_hex(16)
         file_name = f"image{index:06d}{mimetypes.guess_extension(content_type) or '.bin'}"

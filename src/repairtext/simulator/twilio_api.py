@@ -53,17 +53,17 @@ async def send_message(request: Request) -> Response:
         twilio_wire.check_send(form, sim.state)
     except TwilioError as error:
         return error_response(error)
-    media = form.getlist("MediaUrl")
-    body = form.get("Body", "")
+    media = twilio_wire.form_texts(form, "MediaUrl")
+    body = twilio_wire.form_text(form, "Body")
     message = SimMessage(
         provider=TWILIO,
         id=new_id("MM" if media else "SM"),
         account=sim.config.twilio_account_sid,
-        from_=form["From"],
-        to=form["To"],
+        from_=twilio_wire.form_text(form, "From"),
+        to=twilio_wire.form_text(form, "To"),
         body=body,
-        media_urls=list(media),
-        status_callback=form.get("StatusCallback") or None,
+        media_urls=media,
+        status_callback=twilio_wire.form_text(form, "StatusCallback") or None,
         # Twilio bills an MMS as one message however long its text.
         num_segments=1 if media else carrier.count_segments(body),
         status="queued",

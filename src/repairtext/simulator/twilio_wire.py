@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from email.utils import format_datetime
 
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 from starlette.responses import JSONResponse
 
 from repairtext.simulator import carrier
@@ -36,7 +36,7 @@ def error_response(error: TwilioError, headers: dict[str, str] | None = None) ->
     return JSONResponse(body, status_code=error.status, headers=headers)
 
 
-def rfc2822(moment) -> str:
+def rfc2822(moment) -> str | None:
     return format_datetime(moment) if moment else None
 
 
@@ -70,10 +70,22 @@ def message_resource(message: SimMessage) -> dict:
     }
 
 
+def form_text(form: FormData, name: str) -> str:
+    """A text field of the send form ("" when absent). Twilio's API takes form fields, not files: a file
+    part where text belongs counts as absent."""
+    value = form.get(name, "")
+    return "" if isinstance(value, UploadFile) else value
+
+
+def form_texts(form: FormData, name: str) -> list[str]:
+    """Every value of a repeated text field (MediaUrl), file parts left out as in form_text."""
+    return [value for value in form.getlist(name) if not isinstance(value, UploadFile)]
+
+
 def check_send(form: FormData, state: SimulatorState) -> None:
     """Raise the TwilioError the real API would answer for this send, checked in the same spirit."""
-    to, from_, body = form.get("To", ""), form.get("From", ""), form.get("Body", "")
-    media = form.getlist("MediaUrl")
+    to, from_, body = form_text(form, "To"), form_text(form, "From"), form_text(form, "Body")
+    media = form_texts(form, "MediaUrl")
     if not to:
         raise TwilioError(21604, "A 'To' phone number is required.")
     if not from_:
@@ -84,7 +96,7 @@ def check_send(form: FormData, state: SimulatorState) -> None:
         raise TwilioError(21211, f"Invalid 'To' Phone Number: {to}")
     if not carrier.E164.match(from_):
         raise TwilioError(21212, f"Invalid From Number (caller ID): {from_}")
-    callback = form.get("StatusCallback")
+    callback = form_text(form, "StatusCallback")
     if callback and not callback.startswith(("http://", "https://")):
         raise TwilioError(21609, f"Invalid StatusCallback url: {callback}")
     if len(body) > MAX_BODY:
