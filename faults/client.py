@@ -127,12 +127,13 @@ class Operator:
 
 
 def use_flowroute(shop: ShopApi, sim: httpx.Client) -> None:
-    """The shop sends through its own Flowroute account, registered with the simulator."""
-    key, secret = f"fr-{shop.shop_id}", f"fr-secret-{shop.shop_id}"
+    """The shop sends through its own Flowroute account, from a Flowroute number of its own (the platform's
+    Twilio number it was created with stays the operator's, and texts never go from it through Flowroute)."""
+    key, secret, own = f"fr-{shop.shop_id}", f"fr-secret-{shop.shop_id}", fresh_number()
     hooks = shop.setup("PATCH", "/api/v1/shop", {"flowroute_access_key": key, "flowroute_secret_key": secret,
-                                                 "provider": "flowroute"})["webhooks"]
+                                                 "provider": "flowroute", "numbers": [shop.number, own]})["webhooks"]
     sim.post("/_sim/flowroute/accounts", json={
-        "access_key": key, "secret_key": secret, "numbers": [shop.number.lstrip("+")],
+        "access_key": key, "secret_key": secret, "numbers": [own.lstrip("+")],
         "sms_callback_url": hooks["flowroute_inbound"], "dlr_callback_url": hooks["flowroute_status"],
     }).raise_for_status()
 
