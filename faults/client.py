@@ -51,6 +51,7 @@ class ShopApi:
 
     def __init__(self, base_url: str, api_key: str, shop_id: int, number: str, idempotent: bool) -> None:
         self.shop_id, self.number, self.idempotent = shop_id, number, idempotent
+        self.own_numbers: list[str] = []  # Flowroute numbers of its own, which its Flowroute texts come from
         self.http = httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {api_key}"},
                                  timeout=httpx.Timeout(30, connect=5), limits=httpx.Limits(max_connections=32))
 
@@ -127,12 +128,14 @@ class Operator:
 
 
 def use_flowroute(shop: ShopApi, sim: httpx.Client) -> None:
-    """The shop sends through its own Flowroute account, registered with the simulator."""
-    key, secret = f"fr-{shop.shop_id}", f"fr-secret-{shop.shop_id}"
+    """The shop sends through its own Flowroute account, from a Flowroute number of its own (the platform's
+    Twilio number it was created with stays the operator's, and texts never go from it through Flowroute)."""
+    key, secret, own = f"fr-{shop.shop_id}", f"fr-secret-{shop.shop_id}", fresh_number()
     hooks = shop.setup("PATCH", "/api/v1/shop", {"flowroute_access_key": key, "flowroute_secret_key": secret,
-                                                 "provider": "flowroute"})["webhooks"]
+                                                 "provider": "flowroute", "numbers": [shop.number, own]})["webhooks"]
+    shop.own_numbers.append(own)
     sim.post("/_sim/flowroute/accounts", json={
-        "access_key": key, "secret_key": secret, "numbers": [shop.number.lstrip("+")],
+        "access_key": key, "secret_key": secret, "numbers": [own.lstrip("+")],
         "sms_callback_url": hooks["flowroute_inbound"], "dlr_callback_url": hooks["flowroute_status"],
     }).raise_for_status()
 

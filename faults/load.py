@@ -36,7 +36,7 @@ class Traffic:
 
     @property
     def senders(self) -> set[str]:
-        return {s.number.lstrip("+") for s in self.shops}
+        return {n.lstrip("+") for s in self.shops for n in (s.number, *s.own_numbers)}
 
     def token(self, i: int, kind: str) -> str:
         return f"fx{self.letter}{i:04d}{kind}"

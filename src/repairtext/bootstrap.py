@@ -105,4 +105,5 @@ def build_context(settings: Settings, clock: Clock | None = None) -> Context:
         clock=clock or SystemClock(),
     )
     context.db.event_sink = lambda event: context.events.publish(event)  # type: ignore[arg-type]
+    context.db.status_counter = lambda provider, status: context.metrics.texts.labels(provider, status).inc()
     return context

@@ -119,6 +119,22 @@ def test_a_customers_reply_arrives_with_its_ticket_and_comment(ctx, shops, live_
     stream.close()
 
 
+def test_a_texts_status_moves_on_the_stream(ctx, shops, live_server, worker):
+    shop = open_shop(shops)
+    ticket = shop.ticket(customer_with_number(shop)["id"])
+    stream = Stream(live_server.url, shop.api_key)
+    wait_subscribed(ctx, shop.id)
+    worker.drain()
+    [text] = shop.messages(ticket_id=ticket["id"])
+    seen = []
+    while len(seen) < 2:  # accepted when the provider took it, then the receipts (sent, delivered)
+        event = stream.next(timeout=3.0)
+        if event["event"] == "message.status":
+            seen.append(event)
+    assert all(e["data"] == {"ticket_id": ticket["id"], "message_id": text["id"], "comment_id": None} for e in seen)
+    stream.close()
+
+
 def test_a_stream_resumes_after_its_last_event_id(ctx, shops, live_server):
     shop = open_shop(shops)
     ticket = shop.ticket(customer_with_number(shop)["id"])

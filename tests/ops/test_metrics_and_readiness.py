@@ -7,6 +7,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from support.credentials import TWILIO_TOKEN
 from support.inbound import TWILIO_INBOUND, customer_with_number, open_shop, post_twilio, signature, twilio_form
+from support.shops import eventually
 
 from repairtext.adapters.db.migrate import upgrade
 from repairtext.bootstrap import build_context
@@ -41,6 +42,12 @@ def test_metrics_count_exactly_what_happened(shops, live_server, worker):
     drained = scrape(live_server.url)
     assert value(drained, "repairtext_outbox_depth") == 0
     assert value(drained, "repairtext_outbox_oldest_seconds") == 0
+    texts = "repairtext_texts_total"
+    assert value(drained, texts, provider="twilio", status="accepted") \
+        - value(before, texts, provider="twilio", status="accepted") == 1
+    delivered = eventually(lambda: (v := value(scrape(live_server.url), texts, provider="twilio", status="delivered"))
+                           > value(before, texts, provider="twilio", status="delivered") and v)
+    assert delivered - value(before, texts, provider="twilio", status="delivered") == 1
 
     url = live_server.url + TWILIO_INBOUND
     for body in ("Thanks", "See you soon", "ok"):

@@ -40,6 +40,9 @@ class ContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = getattr(record, "request_id", None) or request_id.get()
         record.message_id = getattr(record, "message_id", None) or message_id.get()
+        ids = [f"request {record.request_id}" if record.request_id else "",
+               f"message {record.message_id}" if record.message_id else ""]
+        record.context = f" [{', '.join(i for i in ids if i)}]" if any(ids) else ""
         return True
 
 
@@ -59,7 +62,7 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
-TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s%(context)s"
 
 
 def configure(log_format: str = "text", level: int = logging.INFO) -> None:

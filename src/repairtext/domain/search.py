@@ -16,7 +16,7 @@ _PHONE_CHARS = re.compile(r"^[+\d\s().\-]+$")
 
 @dataclass(frozen=True)
 class SearchTerms:
-    text: str                     # for subject and name, matched as a case-insensitive substring
+    text: str | None              # for subject and name, matched as a case-insensitive substring
     ticket_number: int | None = None
     phone: str | None = None      # E.164
 
@@ -34,6 +34,10 @@ def parse_query(raw: str | None, region: str = "US") -> SearchTerms | None:
             phone = to_e164(text, region, "q")
         except ValidationFailed:
             phone = None
+    if text.startswith("#") and number is not None:
+        return SearchTerms(text=None, ticket_number=number)  # "#1234" names a ticket, nothing else
+    if phone is not None and len(digits) >= 10:
+        return SearchTerms(text=None, phone=phone)  # a whole phone number is that phone, not words of a subject
     return SearchTerms(text=text, ticket_number=number, phone=phone)
 
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from repairtext.adapters.db.engine import on_commit
+from repairtext.adapters.db import event_log
 from repairtext.adapters.db.models import Event
 from repairtext.adapters.db.rows import rowcount
 from repairtext.adapters.event_hub import LiveEvent
@@ -23,20 +23,10 @@ KINDS = frozenset({MESSAGE_RECEIVED, MESSAGE_STATUS, COMMENT_CREATED, TICKET_UPD
 KEPT_FOR = timedelta(days=3)
 CATCH_UP_PAGE = 500
 
-_INSERT = insert(Event).returning(Event.id)
-
-
 def record(session: Session, shop_id: int, kind: str, now: datetime, *, ticket_id: int | None = None,
            message_id: int | None = None, comment_id: int | None = None) -> None:
     assert kind in KINDS, kind
-    event_id = session.connection().execute(_INSERT, dict(
-        shop_id=shop_id, kind=kind, ticket_id=ticket_id, message_id=message_id, comment_id=comment_id,
-        created_at=now)).scalar_one()
-    database = session.info.get("database")
-    # PostgreSQL tells every process itself (the events trigger's NOTIFY); SQLite's one process is told here.
-    if database is not None and database.is_sqlite and database.event_sink is not None:
-        event, sink = LiveEvent(event_id, shop_id, kind, ticket_id, message_id, comment_id), database.event_sink
-        on_commit(session, lambda: sink(event))
+    event_log.append(session, shop_id, kind, now, ticket_id=ticket_id, message_id=message_id, comment_id=comment_id)
 
 
 def since(ctx: Context, shop_id: int, after_id: int, limit: int = CATCH_UP_PAGE) -> list[LiveEvent]:

@@ -49,7 +49,9 @@ def check_numbers(raw: list[str], country: str, session: Session, shop_id: int |
     taken = session.scalars(select(ShopNumber).where(ShopNumber.e164.in_(numbers))).all()
     for row in taken:
         if row.shop_id != shop_id:
-            errors.append(FieldError(f"numbers[{numbers.index(row.e164)}]", f"{row.e164} already belongs to another shop"))
+            # Said the same whoever has it: a shop must not learn which numbers other shops use.
+            errors.append(FieldError(f"numbers[{numbers.index(row.e164)}]",
+                                     f"{row.e164} is not available; if the number is yours, contact support"))
     if errors:
         raise ValidationFailed(errors)
     return list(dict.fromkeys(numbers))

@@ -93,6 +93,7 @@ class Database:
         self.engine = make_engine(url, **engine_kwargs)
         # Where record-after-commit observers (the event stream on SQLite) find this database from a session.
         self.event_sink: Callable[[object], None] | None = None
+        self.status_counter: Callable[[str, str], None] | None = None  # texts entering a status (metrics)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False, info={"database": self})
         # SQLite has one writer at a time. Threads of this process queue on a lock instead of in SQLite's busy
         # handler, which sleeps up to 100 ms between tries; other processes still meet the busy handler.

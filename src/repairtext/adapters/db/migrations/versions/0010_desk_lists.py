@@ -34,6 +34,7 @@ def upgrade() -> None:
     op.create_index('ix_tickets_shop_activity', 'tickets', ['shop_id', 'last_activity_at', 'id'])
     op.create_index('ix_tickets_shop_needs_reply_activity', 'tickets', ['shop_id', 'needs_reply', 'last_activity_at', 'id'])
     op.create_index('ix_tickets_shop_status_activity', 'tickets', ['shop_id', 'status', 'last_activity_at', 'id'])
+    op.create_index('ix_tickets_shop_subject', 'tickets', ['shop_id', 'subject', 'id'])
     op.create_index('ix_customers_shop_name', 'customers', ['shop_id', 'name', 'id'])
     bind = op.get_bind()
     if bind.dialect.name == "postgresql":
@@ -55,6 +56,7 @@ def downgrade() -> None:
         op.execute("DROP INDEX IF EXISTS ix_tickets_subject_trgm")
         op.execute("DROP INDEX IF EXISTS ix_customers_name_trgm")
     op.drop_index('ix_customers_shop_name', table_name='customers')
+    op.drop_index('ix_tickets_shop_subject', table_name='tickets')
     op.drop_index('ix_tickets_shop_status_activity', table_name='tickets')
     op.drop_index('ix_tickets_shop_needs_reply_activity', table_name='tickets')
     op.drop_index('ix_tickets_shop_activity', table_name='tickets')
