@@ -38,10 +38,9 @@ def about_message(id_: int | None) -> Iterator[None]:
 
 class ContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = getattr(record, "request_id", None) or request_id.get()
-        record.message_id = getattr(record, "message_id", None) or message_id.get()
-        ids = [f"request {record.request_id}" if record.request_id else "",
-               f"message {record.message_id}" if record.message_id else ""]
+        record.request_id = request = getattr(record, "request_id", None) or request_id.get()
+        record.message_id = message = getattr(record, "message_id", None) or message_id.get()
+        ids = [f"request {request}" if request else "", f"message {message}" if message else ""]
         record.context = f" [{', '.join(i for i in ids if i)}]" if any(ids) else ""
         return True
 

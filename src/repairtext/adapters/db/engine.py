@@ -21,9 +21,9 @@ log = logging.getLogger("repairtext.db")
 _ON_COMMIT = "repairtext.on_commit"
 
 
-def on_commit(session: Session, callback: Callable[[], None]) -> None:
+def on_commit(session: Session, callback: Callable[[], object]) -> None:
     """Run `callback` once the transaction `session` belongs to has committed, and never if it rolls back:
-    metrics and wake-ups must describe what really happened."""
+    metrics and wake-ups must describe what really happened. Whatever `callback` returns is ignored."""
     session.info.setdefault(_ON_COMMIT, []).append(callback)
 
 T = TypeVar("T")
