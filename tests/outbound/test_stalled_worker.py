@@ -3,7 +3,6 @@ provider call, so the worker that took the job over is the only one that sends i
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -12,6 +11,7 @@ import time
 import pytest
 from sqlalchemy import select
 from support.inbound import customer_with_number, open_shop
+from support.processes import worker_env
 from support.shops import eventually
 
 from repairtext.adapters.db.models import Job, Message
@@ -23,15 +23,7 @@ TEXTS = 3
 
 
 def _start_worker(settings) -> subprocess.Popen:
-    env = dict(os.environ)
-    env.update({
-        "REPAIRTEXT_DATABASE_URL": settings.database_url, "REPAIRTEXT_BLOB_DIR": settings.blob_dir,
-        "REPAIRTEXT_PUBLIC_URL": settings.public_url, "REPAIRTEXT_TWILIO_ACCOUNT_SID": settings.twilio_account_sid,
-        "REPAIRTEXT_TWILIO_AUTH_TOKEN": settings.twilio_auth_token,
-        "REPAIRTEXT_TWILIO_API_BASE": settings.twilio_api_base, "REPAIRTEXT_FLOWROUTE_API_BASE": settings.flowroute_api_base,
-        "REPAIRTEXT_SECRET_KEY": settings.secret_key, "REPAIRTEXT_WORKER": "off",
-        "REPAIRTEXT_JOB_LEASE_SECONDS": str(LEASE_SECONDS),
-    })
+    env = worker_env(settings, REPAIRTEXT_JOB_LEASE_SECONDS=str(LEASE_SECONDS))
     command = [sys.executable, "-m", "repairtext.entrypoints.cli", "worker", "--concurrency", "4"]
     return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -10,29 +9,18 @@ import time
 
 import pytest
 from sqlalchemy import func, select
+from support.processes import worker_env
 
 from repairtext.adapters.db.models import Message
 
 pytestmark = pytest.mark.slow
 
 
-def _worker_env(settings) -> dict:
-    env = dict(os.environ)
-    env.update({
-        "REPAIRTEXT_DATABASE_URL": settings.database_url, "REPAIRTEXT_BLOB_DIR": settings.blob_dir,
-        "REPAIRTEXT_PUBLIC_URL": settings.public_url, "REPAIRTEXT_TWILIO_ACCOUNT_SID": settings.twilio_account_sid,
-        "REPAIRTEXT_TWILIO_AUTH_TOKEN": settings.twilio_auth_token,
-        "REPAIRTEXT_TWILIO_API_BASE": settings.twilio_api_base, "REPAIRTEXT_FLOWROUTE_API_BASE": settings.flowroute_api_base,
-        "REPAIRTEXT_SECRET_KEY": settings.secret_key, "REPAIRTEXT_WORKER": "off",
-    })
-    return env
-
-
 def test_two_worker_processes_send_each_text_once(shops, sim, settings, ctx):
     shop = shops.create(plan="big_chain")
     tickets = [shop.ticket(shop.customer(f"Customer {i}")["id"], subject=f"Job {i}") for i in range(40)]
     command = [sys.executable, "-m", "repairtext.entrypoints.cli", "worker", "--concurrency", "4"]
-    workers = [subprocess.Popen(command, env=_worker_env(settings), stdout=subprocess.DEVNULL,
+    workers = [subprocess.Popen(command, env=worker_env(settings), stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE) for _ in range(2)]
     try:
         deadline = time.monotonic() + 60
@@ -64,7 +52,7 @@ def test_sigterm_finishes_what_was_claimed_and_leaves_no_lease_behind(shops, sim
     # Each send takes 0.3 s at the provider, so SIGTERM lands with sends under way.
     sim.post("/_sim/faults", {"provider": "twilio", "kind": "accept_then_timeout", "delay": 0.3, "count": 60})
     command = [sys.executable, "-m", "repairtext.entrypoints.cli", "worker", "--concurrency", "4"]
-    worker = subprocess.Popen(command, env=_worker_env(settings), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    worker = subprocess.Popen(command, env=worker_env(settings), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 30
         while not sim.messages() and time.monotonic() < deadline:
