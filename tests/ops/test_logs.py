@@ -55,3 +55,13 @@ def test_message_id_travels_in_context():
         logs.ContextFilter().filter(record)
     entry = json.loads(logs.JsonFormatter().format(record))
     assert entry["message_id"] == 77 and entry["message"] == "sent" and "request_id" not in entry
+
+
+def test_a_refused_send_is_logged_with_its_message_id(shops, sim, worker, json_lines):
+    shop = shops.create()
+    ticket = shop.ticket(shop.customer("Jane Cooper")["id"])
+    sim.post("/_sim/faults", {"provider": "twilio", "kind": "twilio_error", "code": 21211, "count": 1})
+    worker.drain()
+    [text] = shop.messages(ticket_id=ticket["id"])
+    [line] = [e for e in json_lines() if e["logger"] == "repairtext.sending"]
+    assert line["message_id"] == text["id"] and "21211" in line["message"] and line["level"] == "warning"

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from repairtext.adapters import logs
 from repairtext.adapters.db.models import Message, MessageEvent, PendingReceipt, Shop
 from repairtext.adapters.db.rows import must_get
 from repairtext.adapters.db.statuses import StatusReport, write_statuses
@@ -69,6 +70,13 @@ def _seen_before(session: Session, message: Message, status: str, provider_statu
 
 def apply_receipt(ctx: Context, session: Session, message: Message, provider_status: str,
                   error_code: str | None, now: datetime) -> None:
+    with logs.about_message(message.id):
+        log.debug("receipt for text %s: %s %s", message.id, provider_status, error_code or "")
+        _apply_receipt(ctx, session, message, provider_status, error_code, now)
+
+
+def _apply_receipt(ctx: Context, session: Session, message: Message, provider_status: str,
+                   error_code: str | None, now: datetime) -> None:
     status = our_status(message.provider, provider_status) or "unknown"
     if _seen_before(session, message, status, provider_status, error_code):
         return

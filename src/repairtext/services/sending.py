@@ -18,6 +18,7 @@ of domain/message_status.py, so a late report never takes a text back.
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections.abc import Iterable
@@ -27,6 +28,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
+from repairtext.adapters import logs
 from repairtext.adapters.db.jobs import renew_lease
 from repairtext.adapters.db.models import Job, Message, PendingReceipt, Shop, Ticket
 from repairtext.adapters.db.rows import must_get
@@ -38,6 +40,7 @@ from repairtext.services.comments import add_system_note
 from repairtext.services.outbound import status_callback_url
 from repairtext.services.receipts import apply_pending_receipts, set_status
 
+log = logging.getLogger("repairtext.sending")
 MAX_BACKOFF = timedelta(minutes=30)
 # Covers a look-up and a send, each bounded by the provider timeout, with room to spare (the default of
 # REPAIRTEXT_JOB_LEASE_SECONDS; tests shorten it to pause a worker past it).
@@ -58,6 +61,10 @@ class Attempt:
     since: datetime
     known_ids: frozenset[str]
     shop_id: int | None = None
+
+    @property
+    def provider_name(self) -> str:
+        return "the provider" if isinstance(self.provider, ProviderError) else self.provider.name
 
 
 @dataclass(frozen=True)
@@ -174,6 +181,16 @@ def _provider(ctx: Context, shop: Shop, name: str) -> Provider | ProviderError:
 def attempt_send(ctx: Context, attempt: Attempt, owner: str, renewed_at: float) -> Outcome:
     """The provider calls, outside any transaction. `renewed_at` (time.monotonic()) is when the job's lease was
     last renewed; each provider call is made only while the lease is known to be ours (_hold_lease)."""
+    with logs.about_message(attempt.message_id):  # every line about this text, the provider's too, says which
+        outcome = _attempt_send(ctx, attempt, owner, renewed_at)
+        if outcome.error is not None:
+            log.warning("%s did not take text %s: %s", attempt.provider_name, attempt.message_id, outcome.error)
+        elif outcome.receipt is not None:
+            log.debug("%s took text %s as %s", attempt.provider_name, attempt.message_id, outcome.receipt.provider_id)
+        return outcome
+
+
+def _attempt_send(ctx: Context, attempt: Attempt, owner: str, renewed_at: float) -> Outcome:
     provider = attempt.provider
     if isinstance(provider, ProviderError):
         return Outcome(attempt, error=provider)
