@@ -93,7 +93,7 @@ def seed(ctx, sim_url: str, public_url: str) -> tuple[str, int]:
                        body="Ordered screen assembly A2649 from the supplier; camera lens looks fine under the loupe.")
     worker.drain()
     wait_until(lambda: all_delivered(ctx))
-    worker._pool.shutdown(wait=True)
+    worker.close()
     return new.api_key, ticket.id
 
 
