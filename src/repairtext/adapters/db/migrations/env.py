@@ -19,6 +19,12 @@ def run_migrations_online() -> None:
         raise RuntimeError("alembic: sqlalchemy.url is not set (migrate.py sets it to the database's URL)")
     engine = make_engine(url, poolclass=pool.NullPool)
     with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch migrations rebuild a table (copy, drop, rename); with foreign keys enforced, dropping a table
+            # that other rows point at fails. SQLite's own advice: off for the migration (outside a transaction,
+            # where the PRAGMA works), then check every reference still holds before turning them back on.
+            _driver(connection).execute("PRAGMA foreign_keys=OFF")
         context.configure(
             connection=connection,
             target_metadata=target_metadata,
@@ -28,7 +34,16 @@ def run_migrations_online() -> None:
         )
         with context.begin_transaction():
             context.run_migrations()
+        if sqlite:
+            broken = _driver(connection).execute("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise RuntimeError(f"the migration left {len(broken)} broken references, first {broken[0]}")
+            _driver(connection).execute("PRAGMA foreign_keys=ON")
     engine.dispose()
+
+
+def _driver(connection):
+    return connection.connection.driver_connection
 
 
 if context.is_offline_mode():
