@@ -12,16 +12,21 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from repairtext.adapters.db import event_log
+from repairtext.adapters.db.event_log import (  # noqa: F401  (re-exported: the kinds, for the services)
+    COMMENT_CREATED,
+    KINDS,
+    MESSAGE_RECEIVED,
+    MESSAGE_STATUS,
+    TICKET_UPDATED,
+)
 from repairtext.adapters.db.models import Event
 from repairtext.adapters.db.rows import rowcount
 from repairtext.adapters.event_hub import LiveEvent
 from repairtext.bootstrap import Context
 
-MESSAGE_RECEIVED, MESSAGE_STATUS = "message.received", "message.status"
-COMMENT_CREATED, TICKET_UPDATED = "comment.created", "ticket.updated"
-KINDS = frozenset({MESSAGE_RECEIVED, MESSAGE_STATUS, COMMENT_CREATED, TICKET_UPDATED})
 KEPT_FOR = timedelta(days=3)
 CATCH_UP_PAGE = 500
+
 
 def record(session: Session, shop_id: int, kind: str, now: datetime, *, ticket_id: int | None = None,
            message_id: int | None = None, comment_id: int | None = None) -> None:

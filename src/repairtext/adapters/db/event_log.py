@@ -16,6 +16,11 @@ from repairtext.adapters.db.engine import on_commit
 from repairtext.adapters.db.models import Event
 from repairtext.adapters.event_hub import LiveEvent
 
+# The kinds of event (api.md), spelled here only.
+MESSAGE_RECEIVED, MESSAGE_STATUS = "message.received", "message.status"
+COMMENT_CREATED, TICKET_UPDATED = "comment.created", "ticket.updated"
+KINDS = frozenset({MESSAGE_RECEIVED, MESSAGE_STATUS, COMMENT_CREATED, TICKET_UPDATED})
+
 _INSERT = insert(Event).returning(Event.id)
 
 

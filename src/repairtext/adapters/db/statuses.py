@@ -21,8 +21,6 @@ from repairtext.adapters.db.models import Message, MessageEvent
 from repairtext.adapters.event_hub import LiveEvent
 from repairtext.domain.message_status import may_come_from
 
-MESSAGE_STATUS_EVENT = "message.status"
-
 
 @dataclass(frozen=True)
 class StatusReport:
@@ -59,7 +57,7 @@ def write_statuses(session: Session, reports: Sequence[StatusReport], now: datet
         changed += [(row.id, row.shop_id, row.ticket_id, row.provider, status) for row in rows]
     if history and changed:
         # What staff see move (queued -> accepted -> delivered), not the outbox's own bookkeeping.
-        event_log.append_many(session, [LiveEvent(0, shop, MESSAGE_STATUS_EVENT, ticket, message_id)
+        event_log.append_many(session, [LiveEvent(0, shop, event_log.MESSAGE_STATUS, ticket, message_id)
                                         for message_id, shop, ticket, _, _ in changed], now)
         _count_after_commit(session, [(provider, status) for _, _, _, provider, status in changed])
     if history and reports:
