@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 import uuid
 from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
 from support.credentials import TWILIO_SID, TWILIO_TOKEN
 from support.live import LiveServer
 from support.shops import ShopFactory
@@ -62,8 +64,17 @@ def database_url(database_template, tmp_path):
         return f"sqlite:///{target}"
     engine = create_engine(where)
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-    with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    # A late write of the previous test (a provider callback the simulator was still posting) can meet the
+    # TRUNCATE in a deadlock; PostgreSQL cancels one side, so emptying again is safe.
+    for attempt in range(5):
+        try:
+            with engine.begin() as conn:
+                conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            break
+        except OperationalError:
+            if attempt == 4:
+                raise
+            time.sleep(0.2)
     engine.dispose()
     return where
 
