@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from sqlalchemy import select
 from support.credentials import TWILIO_TOKEN
 from support.inbound import TWILIO_INBOUND, customer_with_number, open_shop, phone_of, post_twilio, signature, twilio_form
+from support.loopback import LoopbackHTTP, reply
 from support.shops import fresh_number
 
 from repairtext.adapters.db.models import Job, Shop
@@ -37,34 +37,19 @@ def running_worker(ctx):
     thread.join(timeout=60)
 
 
-class _MediaHost:
+class _MediaHost(LoopbackHTTP):
     """Allowed media host (127.0.0.1) that answers 404 to everything, or 429 with Retry-After under /busy/."""
 
     def __init__(self):
         self.requests: list[str] = []
-        host = self
+        super().__init__(self._answer)
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):
-                host.requests.append(self.path)
-                self.send_response(429 if self.path.startswith("/busy/") else 404)
-                if self.path.startswith("/busy/"):
-                    self.send_header("Retry-After", "60")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}{path}"
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+    def _answer(self, request) -> None:
+        self.requests.append(request.path)
+        if request.path.startswith("/busy/"):
+            reply(request, 429, Retry_After="60")
+        else:
+            reply(request, 404)
 
 
 @pytest.fixture

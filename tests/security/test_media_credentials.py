@@ -3,9 +3,6 @@ configured API base exactly: never to another allowed media host, another port, 
 
 from __future__ import annotations
 
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
 from support.credentials import TWILIO_SID, TWILIO_TOKEN
 from support.inbound import (
@@ -21,39 +18,23 @@ from support.inbound import (
     twilio_form,
     twilio_text,
 )
+from support.loopback import LoopbackHTTP, reply
 
 from repairtext.adapters.media import MediaFetcher
 
 
-class _HeaderRecorder:
+class _HeaderRecorder(LoopbackHTTP):
     """A plain-http media host on 127.0.0.1 (allowed in the tests) that serves a picture and keeps every request's
     headers."""
 
     def __init__(self):
         self.headers: list[dict[str, str]] = []
-        recorder, picture = self, jpeg()
+        self.picture = jpeg()
+        super().__init__(self._answer)
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):
-                recorder.headers.append({k.lower(): v for k, v in self.headers.items()})
-                self.send_response(200)
-                self.send_header("Content-Type", "image/jpeg")
-                self.send_header("Content-Length", str(len(picture)))
-                self.end_headers()
-                self.wfile.write(picture)
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}{path}"
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+    def _answer(self, request) -> None:
+        self.headers.append({k.lower(): v for k, v in request.headers.items()})
+        reply(request, 200, self.picture, Content_Type="image/jpeg")
 
 
 @pytest.fixture
