@@ -12,6 +12,7 @@ API_MD = {
     ("get", "/api/v1/messages"), ("get", "/api/v1/templates"), ("put", "/api/v1/templates/{trigger}"),
     ("post", "/api/v1/templates/preview"), ("get", "/api/v1/credits"), ("post", "/api/v1/credits/addons"),
     ("get", "/api/v1/reports/consumables"), ("get", "/api/v1/inbox"), ("post", "/api/v1/inbox/{message_id}/assign"),
+    ("post", "/api/v1/inbox/{message_id}/dismiss"),
     ("post", "/webhooks/twilio/inbound"), ("post", "/webhooks/twilio/status"),
     ("post", "/webhooks/flowroute/{token}/inbound"), ("post", "/webhooks/flowroute/{token}/status"),
 }

@@ -65,3 +65,18 @@ def display(e164: str) -> str:
     except phonenumbers.NumberParseException:
         return e164
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+
+
+def readable(e164: str, home_region: str) -> str:
+    """A number as a person at the shop writes it: national ("(206) 555-0134") when it is of the shop's own
+    country, international ("+44 20 7946 0018") otherwise, so a foreign sender is never mistaken for a local
+    one. A sender that is no phone number (a short code) is shown as it came."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    if not phonenumbers.is_valid_number(number):
+        return e164
+    local = phonenumbers.region_code_for_number(number) == home_region
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL if local
+                                      else phonenumbers.PhoneNumberFormat.INTERNATIONAL)

@@ -38,3 +38,14 @@ def needs_reply_after(author: str, public: bool) -> bool | None:
     if not public or author == "system":
         return None
     return author == "customer"
+
+
+def needs_reply_of(comments) -> bool:
+    """The needs-reply flag a whole conversation implies, given (author, public or texted) oldest first: the
+    last comment that changes it decides, as needs_reply_after decided it comment by comment."""
+    flag = False
+    for author, public in comments:
+        after = needs_reply_after(author, public)
+        if after is not None:
+            flag = after
+    return flag

@@ -19,6 +19,7 @@ from repairtext.entrypoints.api import (
     routes_api_keys,
     routes_desk,
     routes_events,
+    routes_inbox,
     routes_shop,
     routes_texts,
     routes_tickets,
@@ -59,6 +60,7 @@ def create_app(ctx: Context, *, inline_worker: bool | None = None) -> FastAPI:
     app.include_router(routes_api_keys.router)
     app.include_router(routes_tickets.router)
     app.include_router(routes_texts.router)
+    app.include_router(routes_inbox.router)
     app.include_router(routes_events.router)
     app.include_router(routes_desk.router)
     app.include_router(routes_admin.router)

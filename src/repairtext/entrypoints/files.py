@@ -24,11 +24,28 @@ def attachment_response(blobs, attachment: Attachment | None, thumbnail: bool, *
         key, kind = attachment.thumbnail_key, attachment.thumbnail_content_type
     else:
         key, kind = attachment.blob_key, attachment.content_type
+    return _stream(blobs, key, kind, None if thumbnail else attachment.size, f"attachment {attachment.id}",
+                   cache, extra_headers)
+
+
+def stored_media_response(blobs, item: dict | None, thumbnail: bool, *, cache: str) -> StreamingResponse:
+    """A received text's stored picture (services/inbox.stored_media), before or after it is an attachment."""
+    if item is None or (thumbnail and not item.get("thumbnail_key")):
+        raise NotFound("no such picture")
+    if thumbnail:
+        return _stream(blobs, item["thumbnail_key"], item["thumbnail_content_type"], None, "the picture", cache)
+    return _stream(blobs, item["blob_key"], item["content_type"], item.get("size"), "the picture", cache)
+
+
+def _stream(blobs, key: str | None, kind: str | None, size: int | None, what: str, cache: str,
+            extra_headers: dict[str, str] | None = None) -> StreamingResponse:
+    if not key:
+        raise NotFound(f"{what} has no such file")
     try:
         chunks = blobs.open(key)  # a missing object is known here, before any byte of the answer is sent
     except MissingBlob:
-        raise NotFound(f"attachment {attachment.id}'s file is missing from storage") from None
+        raise NotFound(f"{what}'s file is missing from storage") from None
     headers = {**SAFE_HEADERS, "Cache-Control": cache, **(extra_headers or {})}
-    if not thumbnail:
-        headers["Content-Length"] = str(attachment.size)
+    if size is not None:
+        headers["Content-Length"] = str(size)
     return StreamingResponse(chunks, media_type=kind, headers=headers)

@@ -11,6 +11,8 @@ from repairtext.bootstrap import Context
 from repairtext.domain.errors import NotFound, ValidationFailed
 from repairtext.domain.phones import parse_phone_type, to_e164
 
+MAX_PHONES = 10  # a customer's phones (the API's `phones` holds at most this many)
+
 
 def parse_phones(raw: list[dict], country: str) -> list[tuple[str, str]]:
     phones, errors = [], []

@@ -21,7 +21,7 @@ from repairtext.domain import routing
 from repairtext.domain import tickets as ticket_rules
 from repairtext.domain.errors import InsufficientCredits, NotFound, ValidationFailed
 from repairtext.domain.keywords import Keyword, classify
-from repairtext.domain.phones import display, to_e164
+from repairtext.domain.phones import display, readable, to_e164
 from repairtext.services import events, opt_outs
 from repairtext.services.outbound import last_outbound_to, provider_problem, queue_text, sending_number
 
@@ -37,7 +37,8 @@ _SENDERS_TICKETS = (
 # The same, reached from the number texted (one round trip instead of two): no row at all means the number is
 # not a number on that provider (of that shop, when the webhook names one), and nothing may be done.
 _SHOP_SENDERS_TICKETS = (
-    select(Customer.id, Ticket.id, Ticket.number, Ticket.status, ShopNumber.shop_id)
+    select(Customer.id, Ticket.id, Ticket.number, Ticket.status, ShopNumber.shop_id,
+           Customer.name.label("customer_name"))
     .select_from(ShopNumber)
     .outerjoin(CustomerPhone, (CustomerPhone.shop_id == ShopNumber.shop_id) & (CustomerPhone.e164 == bindparam("sender")))
     .outerjoin(Customer, Customer.id == CustomerPhone.customer_id)
@@ -120,7 +121,10 @@ def _receive(ctx: Context, session: Session, text: InboundText, shop_id: int | N
     route = routing.route_reply(text.body, customer_ids, tickets, recent, now)
     comment_id = None
     if route.ticket_id is not None:  # not to the inbox
-        comment_id = place_reply(session, shop_id, route.ticket_id, text.body or "", keyword, now)
+        # Routing only places a text on a ticket of a customer with the sender's number: it is theirs.
+        name = next((row.customer_name for row in rows if row[0] == route.customer_id), None)
+        author = TextAuthor(sender, route.customer_id, name) if name else TextAuthor(sender, None, sender)
+        comment_id = place_reply(session, shop_id, route.ticket_id, text.body or "", keyword, now, author)
     message_id = db.execute(_INSERT_MESSAGE, dict(
         shop_id=shop_id, direction="inbound", provider=text.provider, provider_id=text.provider_id,
         from_number=sender, to_number=to, body=text.body or "", status="received",
@@ -158,11 +162,33 @@ def last_outbound(session: Session, shop_id: int, sender: str, customer_ids: lis
     return routing.RecentOutbound(row.ticket_id, row.customer_id, row.created_at)
 
 
+NAME_MAX, NUMBER_MAX = 200, 20  # comments.author_name, comments.author_number
 KEYWORD_NOTES = {Keyword.STOP: "opted out of texts", Keyword.START: "opted back in to texts",
                  Keyword.HELP: "asked for help"}
 
 
-def place_reply(session: Session, shop_id: int, ticket_id: int, body: str, keyword: Keyword | None, now) -> int:
+@dataclass(frozen=True)
+class TextAuthor:
+    """Who a customer's text is shown as written by: the customer, when the sender is known to be the ticket's
+    customer (one of their phones), else nobody but the number (`customer_id` None, `name` the number)."""
+
+    number: str  # E.164, or the sender as the provider gave it when it is no phone number
+    customer_id: int | None
+    name: str
+
+
+def text_author(session: Session, ticket: Ticket, sender: str, region: str) -> TextAuthor:
+    """The author of `sender`'s text on `ticket`: its customer only if the number is one of theirs."""
+    theirs = session.scalar(select(Customer.name).join(CustomerPhone, CustomerPhone.customer_id == Customer.id)
+                            .where(Customer.id == ticket.customer_id, CustomerPhone.shop_id == ticket.shop_id,
+                                   CustomerPhone.e164 == sender).limit(1))
+    if theirs is not None:
+        return TextAuthor(sender, ticket.customer_id, theirs)
+    return TextAuthor(sender, None, readable(sender, region))
+
+
+def place_reply(session: Session, shop_id: int, ticket_id: int, body: str, keyword: Keyword | None, now,
+                author: TextAuthor) -> int:
     """A reply becomes the customer's public comment and sets the ticket to Customer Reply (reopening it).
     A keyword is kept as a hidden note instead: staff see it, the portal does not. Returns the comment's id."""
     if keyword is not None:
@@ -172,6 +198,8 @@ def place_reply(session: Session, shop_id: int, ticket_id: int, body: str, keywo
     db = session.connection()
     comment_id = db.execute(_INSERT_COMMENT, dict(
         shop_id=shop_id, ticket_id=ticket_id, body=comment_body, public=public, author="customer", created_at=now,
+        author_name=author.name[:NAME_MAX], author_customer_id=author.customer_id,
+        author_number=author.number[:NUMBER_MAX],
     )).scalar_one()
     status = ticket_rules.CUSTOMER_REPLY if keyword is None else None
     db.execute(_TOUCH_TICKET, {"b_ticket": ticket_id, "b_shop": shop_id, "b_now": now, "b_status": status,
@@ -206,28 +234,3 @@ def _helped_recently(session: Session, shop_id: int, sender: str, now) -> bool:
     return session.scalar(select(Message.id).where(
         Message.shop_id == shop_id, Message.direction == "outbound", Message.trigger == "help_reply",
         Message.to_number == sender, Message.created_at >= now - HELP_ANSWER_EVERY).limit(1)) is not None
-
-
-def do_assign(ctx: Context, shop_id: int, message_id: int, ticket_id: int) -> Message:
-    now = ctx.clock.now()
-    with ctx.db.transaction() as session:
-        message = session.scalar(select(Message).where(Message.id == message_id, Message.shop_id == shop_id,
-                                                       Message.direction == "inbound").with_for_update())
-        if message is None or message.inbox_state != "triage":
-            raise NotFound(f"no inbox message {message_id}")
-        ticket = session.scalar(select(Ticket).where(Ticket.id == ticket_id, Ticket.shop_id == shop_id))
-        if ticket is None:
-            raise ValidationFailed.on("ticket_id", f"no ticket {ticket_id} in this shop")
-        message.inbox_state = "assigned"
-        message.routing_rule, message.routing_reason = "assigned", "placed by staff from the inbox"
-        keyword = classify(message.body)
-        # Opt-in was applied when the text arrived; placed now, a START-word is just the customer's answer.
-        message.comment_id = place_reply(session, shop_id, ticket.id, message.body,
-                                         None if keyword is Keyword.START else keyword, now)
-        message.ticket_id, message.customer_id = ticket.id, ticket.customer_id
-        from repairtext.services.inbound_media import attach_processed_media
-
-        events.record(session, shop_id, events.COMMENT_CREATED, now, ticket_id=ticket.id, message_id=message.id,
-                      comment_id=message.comment_id)
-        attach_processed_media(session, message, now)
-    return message

@@ -51,7 +51,17 @@ def current_shop(request: Request, ctx: ContextDep) -> Shop:
         rate_limits.record_failure(ctx, by_address)
         raise HTTPException(401, "that API key is not valid (it may have been revoked)",
                             headers={"WWW-Authenticate": "Bearer"})
+    request.state.api_key_name = found[1].name
     return found[0]
 
 
 ShopDep = Annotated[Shop, Depends(current_shop)]
+
+
+def acting_key_name(request: Request, _shop: ShopDep) -> str:
+    """Who a call acts as, where a record keeps who did something (a dismissed text, a moved one): the name of
+    the API key it was made with."""
+    return request.state.api_key_name
+
+
+KeyNameDep = Annotated[str, Depends(acting_key_name)]

@@ -1,16 +1,14 @@
-"""Templates, previews, segment counts and the triage inbox."""
+"""Templates, previews and segment counts."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
-from sqlalchemy import select
 
-from repairtext.adapters.db.models import Message, Shop
+from repairtext.adapters.db.models import Shop
 from repairtext.adapters.db.rows import must_get
 from repairtext.entrypoints.api.deps import ContextDep, SessionDep, ShopDep
-from repairtext.entrypoints.api.schemas import AssignIn, Id, SegmentsIn, TemplateIn, TemplatePreviewIn
-from repairtext.entrypoints.api.views import inbox_view
-from repairtext.services import inbound, templates, tickets
+from repairtext.entrypoints.api.schemas import SegmentsIn, TemplateIn, TemplatePreviewIn
+from repairtext.services import templates, tickets
 from repairtext.services.outbound import cost_of
 
 router = APIRouter(prefix="/api/v1", tags=["texts"])
@@ -41,16 +39,3 @@ def count_segments(body: SegmentsIn, shop: ShopDep) -> dict:
     """What a text would cost from this shop, before it is sent."""
     encoding, segments, credits = cost_of(shop, body.text)
     return {"encoding": encoding, "segments": segments, "credits": credits}
-
-
-@router.get("/inbox")
-def list_inbox(shop: ShopDep, session: SessionDep) -> list[dict]:
-    rows = session.scalars(select(Message).where(Message.shop_id == shop.id, Message.inbox_state == "triage")
-                           .order_by(Message.id))
-    return [inbox_view(m) for m in rows]
-
-
-@router.post("/inbox/{message_id}/assign")
-def assign(message_id: Id, body: AssignIn, shop: ShopDep, ctx: ContextDep) -> dict:
-    message = inbound.do_assign(ctx, shop.id, message_id, body.ticket_id)
-    return {"id": message.id, "ticket_id": message.ticket_id, "comment_id": message.comment_id}

@@ -140,6 +140,8 @@ class CommentPublic(BaseModel):
     sms_body: str | None
     public: bool
     author: Literal["staff", "customer", "system"]
+    author_name: str = Field(description="who wrote it: the staff member's name, the customer's name, or the "
+                             "sender's number for a text not known to be the customer's")
     attachments: list[AttachmentPublic]
     created_at: datetime
 
@@ -208,6 +210,51 @@ class SegmentsIn(Strict):
 
 class AssignIn(Strict):
     ticket_id: Id
+    link_customer: bool = Field(default=False, description="also add the sender's number to the ticket's customer "
+                                "as a mobile phone (refused when another customer has it)")
+
+
+class AssignOut(BaseModel):
+    id: int
+    ticket_id: int
+    comment_id: int
+
+
+class DismissIn(Strict):
+    reason: str = Field(min_length=1, max_length=500, description="why, e.g. 'spam', 'wrong number'")
+
+
+class InboxMedia(BaseModel):
+    content_type: str | None
+    state: str = Field(description="pending, stored (viewable), refused, failed, attached, …")
+    reason: str | None = Field(description="why it was refused or failed")
+    url: str | None = Field(description="the picture, for staff (the API key), while one is stored")
+    thumbnail_url: str | None
+
+
+class InboxText(BaseModel):
+    id: int
+    from_: str = Field(alias="from")
+    to: str
+    body: str
+    customer_id: int | None
+    reason: str | None = Field(description="why no rule could place it")
+    media: list[InboxMedia]
+    received_at: datetime
+    state: Literal["triage", "dismissed"]
+    dismissed_reason: str | None
+    dismissed_by: str | None
+    dismissed_at: datetime | None
+
+
+class CommentMoveIn(Strict):
+    ticket_id: Id
+
+
+class CommentMoved(BaseModel):
+    id: int
+    ticket_id: int
+    from_ticket_id: int
 
 
 class AddonPurchasePublic(BaseModel):

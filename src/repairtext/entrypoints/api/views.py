@@ -5,6 +5,7 @@ from __future__ import annotations
 from repairtext.adapters.db.models import Attachment, Comment, Customer, Message, Shop, Ticket
 from repairtext.domain import tickets
 from repairtext.domain.quiet_hours import QuietHours
+from repairtext.services import inbox
 from repairtext.services.opt_outs import OptedOut
 
 
@@ -34,6 +35,7 @@ def attachment_view(a: Attachment, public_url: str) -> dict:
 
 def comment_view(c: Comment, public_url: str) -> dict:
     return {"id": c.id, "body": c.body, "sms_body": c.sms_body, "public": c.public, "author": c.author,
+            "author_name": c.author_name, "author_customer_id": c.author_customer_id,
             "attachments": [attachment_view(a, public_url) for a in c.attachments], "created_at": c.created_at}
 
 
@@ -47,11 +49,25 @@ def message_view(m: Message) -> dict:
                                 "applied": e.applied, "at": e.at} for e in m.events]}
 
 
-def inbox_view(m: Message) -> dict:
+def inbox_view(m: Message, media_base: str) -> dict:
+    """`media_base`: where the text's pictures are served to whoever looks (the API's or the pages' address,
+    with the text's id), each at /<index> and /<index>/thumbnail."""
     return {"id": m.id, "from": m.from_number, "to": m.to_number, "body": m.body, "customer_id": m.customer_id,
-            "reason": m.routing_reason, "media": [{"content_type": i.get("content_type"), "state": i.get("state")}
-                                                  for i in (m.media or [])],
-            "received_at": m.created_at}
+            "reason": m.routing_reason, "media": [_inbox_media(item, f"{media_base}/{index}")
+                                                  for index, item in enumerate(m.media or [])],
+            "received_at": m.created_at, "state": m.inbox_state, "dismissed_reason": m.dismissed_reason,
+            "dismissed_by": m.dismissed_by, "dismissed_at": m.dismissed_at}
+
+
+def _inbox_media(item: dict, url: str) -> dict:
+    viewable = item.get("state") in inbox.VIEWABLE_MEDIA and bool(item.get("blob_key"))
+    return {"content_type": item.get("content_type"), "state": item.get("state"), "reason": item.get("reason"),
+            "url": url if viewable else None,
+            "thumbnail_url": f"{url}/thumbnail" if viewable and item.get("thumbnail_key") else None}
+
+
+def inbox_media_base(public_url: str, message_id: int) -> str:
+    return f"{public_url}/api/v1/inbox/{message_id}/media"
 
 
 def shop_view(shop: Shop, public_url: str) -> dict:

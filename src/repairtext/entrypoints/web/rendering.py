@@ -58,6 +58,12 @@ def trigger_label(trigger: str | None) -> str:
     return {"comment": "Comment", "help_reply": "HELP reply"}.get(trigger, trigger.replace("_", " ").capitalize())
 
 
+def avatar_letter(name: str) -> str:
+    """A conversation's avatar: the author's initial, or "#" for a number ("(206) 555-0134")."""
+    first = next((ch for ch in name if ch.isalnum()), "")
+    return first.upper() if first.isalpha() else "#"
+
+
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
@@ -68,6 +74,7 @@ def _environment() -> jinja2.Environment:
         status_tone=lambda s: STATUS_TONES.get(s, "slate"),
         text_tone=lambda s: TEXT_TONES.get(s, "slate"),
         trigger_label=trigger_label,
+        avatar_letter=avatar_letter,
         count=lambda n: f"{n:,}",
         money=lambda cents: f"${cents / 100:,.2f}",
         slug=lambda s: "t-" + re.sub(r"[^a-z0-9]+", "-", s.lower()).strip("-"),

@@ -13,7 +13,7 @@ from repairtext.entrypoints.web import queries
 from repairtext.entrypoints.web.auth import PostedDep, StaffDep, flash
 from repairtext.entrypoints.web.forms import see_other, validated
 from repairtext.entrypoints.web.rendering import page
-from repairtext.services import inbound
+from repairtext.services import inbox
 
 router = APIRouter(include_in_schema=False)
 
@@ -21,7 +21,7 @@ router = APIRouter(include_in_schema=False)
 @router.get("/inbox")
 def inbox_page(request: Request, staff: StaffDep, ctx: ContextDep) -> Response:
     with ctx.db.transaction() as session:
-        texts = [inbox_view(m) for m in queries.inbox(session, staff.shop.id)]
+        texts = [inbox_view(m, f"/ui/inbox/{m.id}/media") for m in inbox.inbox_texts(session, staff.shop.id)]
         recent = queries.recent_tickets(session, staff.shop.id)
         choices = [{"id": t.id, "number": t.number, "subject": t.subject, "status": t.status,
                     "customer_id": t.customer_id, "customer": t.customer.name} for t in recent]
@@ -34,7 +34,7 @@ def assign(message_id: Id, posted: PostedDep, ctx: ContextDep) -> Response:
     try:
         body = validated(AssignIn, {"ticket_id": posted.get("ticket_id") or None},
                          messages={"ticket_id": "Choose the ticket this text belongs to"})
-        message = inbound.do_assign(ctx, posted.staff.shop.id, message_id, body.ticket_id)
+        message = inbox.do_assign(ctx, posted.staff.shop.id, message_id, body.ticket_id)
     except ValidationFailed as exc:
         return flash(ctx, response, exc.errors[0].message, "error")
     except NotFound:

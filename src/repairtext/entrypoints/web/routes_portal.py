@@ -38,7 +38,9 @@ def portal(request: Request, token: str, ctx: ContextDep) -> Response:
             raise NotFound("no such ticket")
         shop = must_get(session, Shop, ticket.shop_id)
         url = ctx.settings.public_url
-        comments = [dict(comment_view(c, url), attachments=[attachment_view(a, url) for a in c.attachments if a.public])
+        # "You" only for a text known to be this ticket's customer's; any other sender is shown by number.
+        comments = [dict(comment_view(c, url), attachments=[attachment_view(a, url) for a in c.attachments if a.public],
+                         by_you=c.author == "customer" and c.author_customer_id == ticket.customer_id)
                     for c in tickets.list_comments(session, ticket.shop_id, ticket.id, public_only=True)]
         view = ticket_view(ticket, url)
     return page(request, "portal.html", portal=True, tz=shop.time_zone, shop_name=shop.name, token=token,
