@@ -33,15 +33,19 @@ class Moved:
     ticket_id: int
 
 
-def do_move_comment(ctx: Context, shop_id: int, comment_id: int, ticket_id: int, by: str) -> Moved:
-    """Raises NotFound for a comment of another shop, ValidationFailed (ticket_id) for a ticket that is not the
-    shop's or is the comment's own, and (comment_id) for a comment that is not a customer's text."""
+def do_move_comment(ctx: Context, shop_id: int, comment_id: int, ticket_id: int, by: str, *,
+                    from_ticket_id: int | None = None) -> Moved:
+    """Raises NotFound for a comment of another shop (or, given `from_ticket_id`, one no longer on that ticket:
+    a repeated request), ValidationFailed (ticket_id) for a ticket that is not the shop's or is the comment's
+    own, and (comment_id) for a comment that is not a customer's text."""
     now = ctx.clock.now()
     with ctx.db.transaction() as session:
         comment = session.scalar(select(Comment).where(Comment.id == comment_id, Comment.shop_id == shop_id)
                                  .with_for_update())
         if comment is None:
             raise NotFound(f"no comment {comment_id}")
+        if from_ticket_id is not None and comment.ticket_id != from_ticket_id:
+            raise NotFound(f"comment {comment_id} is no longer on ticket {from_ticket_id}")
         texts = list(session.scalars(select(Message).where(
             Message.shop_id == shop_id, Message.comment_id == comment.id, Message.direction == "inbound")
             .order_by(Message.id).with_for_update()))

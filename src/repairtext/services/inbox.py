@@ -139,6 +139,14 @@ def count(session: Session, shop_id: int, state: str = TRIAGE) -> int:
                           .where(Message.shop_id == shop_id, Message.inbox_state == state)) or 0
 
 
+def known_numbers(session: Session, shop_id: int, numbers: set[str]) -> set[str]:
+    """Which of `numbers` some customer of the shop already has."""
+    if not numbers:
+        return set()
+    return set(session.scalars(select(CustomerPhone.e164).where(CustomerPhone.shop_id == shop_id,
+                                                                CustomerPhone.e164.in_(numbers))))
+
+
 def stored_media(session: Session, shop_id: int, message_id: int, index: int) -> dict | None:
     """One stored picture of one of the shop's received texts (its blob keys and types), for staff to look at
     before the text is on a ticket; None when there is none such."""

@@ -52,10 +52,14 @@ def ticket_page(ctx: Context, session: Session, shop_id: int, ticket_id: int) ->
     refusal = check_can_text(recipient_of(session, ticket.customer), provider_ready=not problem,
                              provider_problem=problem)
     with_text = {t.trigger for t in templates.list_templates(session, shop_id) if t.body}
+    entries = timeline(comments, messages)
+    movable = any(e.get("received") and e["comment"]["author"] == "customer" for e in entries if "comment" in e)
     return {
         "ticket": ticket_view(ticket, public_url),
         "customer": customer_view(ticket.customer, opt_outs.of_customers(session, [ticket.customer]).get(ticket.customer.id)),
-        "timeline": timeline(comments, messages),
+        "timeline": entries,
+        # Where a customer's text may be moved, when the page shows one.
+        "move_choices": queries.move_choices(session, shop_id, ticket) if movable else [],
         "statuses": [{"name": s, "texts": templates.STATUS_PREFIX + s in with_text}
                      for s in status_names(session, shop_id)],
         "cannot_text": refusal.reason if refusal else None,

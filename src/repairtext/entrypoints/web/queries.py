@@ -3,12 +3,12 @@ portal, on the ticket's secret token), so nothing of another shop can show up on
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from repairtext.adapters.db.models import Attachment, Comment, Customer, Message, Ticket
 from repairtext.adapters.db.rows import must_get
-from repairtext.services import desk
+from repairtext.services import desk, inbox
 
 CUSTOMER_CHOICES = 100
 
@@ -41,14 +41,23 @@ def texts_of_comment(session: Session, shop_id: int, comment_id: int) -> list[Me
                                                       Message.direction == "outbound").order_by(Message.id)))
 
 
-def inbox(session: Session, shop_id: int) -> list[Message]:
-    return list(session.scalars(select(Message).where(Message.shop_id == shop_id, Message.inbox_state == "triage")
-                                .order_by(Message.id)))
-
-
 def inbox_count(session: Session, shop_id: int) -> int:
-    return session.scalar(select(func.count()).select_from(Message)
-                          .where(Message.shop_id == shop_id, Message.inbox_state == "triage")) or 0
+    return inbox.count(session, shop_id)
+
+
+def ticket_customer_name(session: Session, shop_id: int, ticket_id: int) -> str | None:
+    return session.scalar(select(Customer.name).join(Ticket, Ticket.customer_id == Customer.id)
+                          .where(Ticket.id == ticket_id, Ticket.shop_id == shop_id))
+
+
+def move_choices(session: Session, shop_id: int, ticket: Ticket) -> list[dict]:
+    """Where a customer's text on `ticket` may be moved: the customer's other tickets first, then the shop's
+    most recently active ones."""
+    theirs = desk.list_tickets(session, shop_id, desk.TicketFilter(customer_id=ticket.customer_id), limit=50).items
+    recent = recent_tickets(session, shop_id)
+    return [{"id": t.id, "number": t.number, "subject": t.subject, "status": t.status, "customer": t.customer.name,
+             "theirs": t.customer_id == ticket.customer_id}
+            for t in {t.id: t for t in [*theirs, *recent]}.values() if t.id != ticket.id]
 
 
 def staff_attachment(session: Session, shop_id: int, attachment_id: int) -> Attachment | None:

@@ -7,16 +7,16 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from repairtext.domain.errors import ValidationFailed
+from repairtext.domain.errors import NotFound, ValidationFailed
 from repairtext.entrypoints.api.deps import ContextDep
-from repairtext.entrypoints.api.schemas import CommentCreate, CustomerCreate, Id, SegmentsIn, TicketCreate
+from repairtext.entrypoints.api.schemas import CommentCreate, CommentMoveIn, CustomerCreate, Id, SegmentsIn, TicketCreate
 from repairtext.entrypoints.api.views import customer_view, ticket_view
 from repairtext.entrypoints.files import attachment_response
 from repairtext.entrypoints.web import conversation, queries
 from repairtext.entrypoints.web.auth import PostedDep, StaffDep, flash
 from repairtext.entrypoints.web.forms import field_errors, see_other, validated
 from repairtext.entrypoints.web.rendering import page
-from repairtext.services import customers, desk, opt_outs, tickets
+from repairtext.services import comment_moves, customers, desk, opt_outs, tickets
 from repairtext.services.outbound import cost_of
 from repairtext.services.shops import status_names
 
@@ -133,6 +133,28 @@ def post_comment(request: Request, ticket_id: Id, posted: PostedDep, ctx: Contex
         return flash(ctx, response, f"Comment posted, but not texted: {refused.error}.", "error")
     segments = sum(m.segments for m in sent)
     return flash(ctx, response, f"Comment posted and text queued ({segments} segment{'s' * (segments != 1)}).")
+
+
+@router.post("/tickets/{ticket_id:int}/comments/{comment_id:int}/move")
+def move_comment(request: Request, ticket_id: Id, comment_id: Id, posted: PostedDep, ctx: ContextDep) -> Response:
+    """Move a customer's text from this ticket to the one chosen; a repeat (double submit) finds it gone."""
+    staff = posted.staff
+    try:
+        body = validated(CommentMoveIn, {"ticket_id": posted.get("ticket_id") or None},
+                         messages={"ticket_id": "Choose the ticket this text belongs to"})
+        moved = comment_moves.do_move_comment(ctx, staff.shop.id, comment_id, body.ticket_id, by=staff.account.name,
+                                              from_ticket_id=ticket_id)
+    except ValidationFailed as exc:
+        return _ticket_page(request, ctx, staff, ticket_id, errors={f"move-{comment_id}": exc.errors[0].message},
+                            status=422)
+    except NotFound:
+        # Not this ticket's (moved already, or another shop's): say so where it was, if this ticket is the shop's.
+        return flash(ctx, see_other(f"/tickets/{ticket_id}"), "That text is no longer on this ticket "
+                     "(someone may have moved it already).", "error")
+    with ctx.db.reading() as session:
+        number = tickets.get_ticket(session, staff.shop.id, moved.from_ticket_id).number
+    return flash(ctx, see_other(f"/tickets/{moved.ticket_id}#comment-{moved.comment_id}"),
+                 f"Moved the text here from ticket #{number}.")
 
 
 @router.post("/tickets/{ticket_id:int}/status")

@@ -68,6 +68,20 @@ document.querySelectorAll("button[data-copy]").forEach((button) => {
   });
 });
 
+// Placing an inbox text: the link checkbox names the customer of the ticket chosen (without JavaScript it says
+// "the ticket's customer", which is as true).
+document.querySelectorAll("select[data-link-name]").forEach((select) => {
+  const target = document.getElementById(select.dataset.linkName);
+  if (!target) return;
+  const fallback = target.textContent;
+  const update = () => {
+    const option = select.selectedOptions[0];
+    target.textContent = (option && option.dataset.customer) || fallback;
+  };
+  select.addEventListener("change", update);
+  update();
+});
+
 // A double click on a submit button must not post a comment (and send a text) twice.
 document.querySelectorAll("form[method=post]").forEach((form) => {
   form.addEventListener("submit", (event) => {
