@@ -22,6 +22,7 @@ from repairtext.domain import tickets as ticket_rules
 from repairtext.domain.errors import InsufficientCredits, NotFound, ValidationFailed
 from repairtext.domain.keywords import Keyword, classify
 from repairtext.domain.phones import display, readable, to_e164
+from repairtext.domain.staff import Author
 from repairtext.services import events, opt_outs
 from repairtext.services.outbound import last_outbound_to, provider_problem, queue_text, sending_number
 
@@ -123,7 +124,7 @@ def _receive(ctx: Context, session: Session, text: InboundText, shop_id: int | N
     if route.ticket_id is not None:  # not to the inbox
         # Routing only places a text on a ticket of a customer with the sender's number: it is theirs.
         name = next((row.customer_name for row in rows if row[0] == route.customer_id), None)
-        author = TextAuthor(sender, route.customer_id, name) if name else TextAuthor(sender, None, sender)
+        author = customer_author(sender, route.customer_id, name) if name else Author("customer", sender, number=sender)
         comment_id = place_reply(session, shop_id, route.ticket_id, text.body or "", keyword, now, author)
     message_id = db.execute(_INSERT_MESSAGE, dict(
         shop_id=shop_id, direction="inbound", provider=text.provider, provider_id=text.provider_id,
@@ -167,28 +168,23 @@ KEYWORD_NOTES = {Keyword.STOP: "opted out of texts", Keyword.START: "opted back 
                  Keyword.HELP: "asked for help"}
 
 
-@dataclass(frozen=True)
-class TextAuthor:
-    """Who a customer's text is shown as written by: the customer, when the sender is known to be the ticket's
-    customer (one of their phones), else nobody but the number (`customer_id` None, `name` the number)."""
-
-    number: str  # E.164, or the sender as the provider gave it when it is no phone number
-    customer_id: int | None
-    name: str
+def customer_author(sender: str, customer_id: int | None, name: str) -> Author:
+    return Author("customer", name, customer_id=customer_id, number=sender)
 
 
-def text_author(session: Session, ticket: Ticket, sender: str, region: str) -> TextAuthor:
-    """The author of `sender`'s text on `ticket`: its customer only if the number is one of theirs."""
+def text_author(session: Session, ticket: Ticket, sender: str, region: str) -> Author:
+    """Who `sender`'s text on `ticket` is shown as written by: the ticket's customer only if the number is one of
+    theirs; otherwise nobody but the number (no customer id, the number as a person writes it for the name)."""
     theirs = session.scalar(select(Customer.name).join(CustomerPhone, CustomerPhone.customer_id == Customer.id)
                             .where(Customer.id == ticket.customer_id, CustomerPhone.shop_id == ticket.shop_id,
                                    CustomerPhone.e164 == sender).limit(1))
     if theirs is not None:
-        return TextAuthor(sender, ticket.customer_id, theirs)
-    return TextAuthor(sender, None, readable(sender, region))
+        return customer_author(sender, ticket.customer_id, theirs)
+    return Author("customer", readable(sender, region), number=sender)
 
 
 def place_reply(session: Session, shop_id: int, ticket_id: int, body: str, keyword: Keyword | None, now,
-                author: TextAuthor) -> int:
+                author: Author) -> int:
     """A reply becomes the customer's public comment and sets the ticket to Customer Reply (reopening it).
     A keyword is kept as a hidden note instead: staff see it, the portal does not. Returns the comment's id."""
     if keyword is not None:
@@ -199,7 +195,7 @@ def place_reply(session: Session, shop_id: int, ticket_id: int, body: str, keywo
     comment_id = db.execute(_INSERT_COMMENT, dict(
         shop_id=shop_id, ticket_id=ticket_id, body=comment_body, public=public, author="customer", created_at=now,
         author_name=author.name[:NAME_MAX], author_customer_id=author.customer_id,
-        author_number=author.number[:NUMBER_MAX],
+        author_number=(author.number or "")[:NUMBER_MAX] or None,
     )).scalar_one()
     status = ticket_rules.CUSTOMER_REPLY if keyword is None else None
     db.execute(_TOUCH_TICKET, {"b_ticket": ticket_id, "b_shop": shop_id, "b_now": now, "b_status": status,

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from repairtext.adapters.db.models import Shop
 from repairtext.bootstrap import Context
 from repairtext.domain.rate_limits import API_KEY_ADDRESS
+from repairtext.domain.staff import Author
 from repairtext.services import api_keys, rate_limits
 
 
@@ -53,6 +54,11 @@ def current_shop(request: Request, ctx: ContextDep) -> Shop:
                             headers={"WWW-Authenticate": "Bearer"})
     request.state.api_key_name = found[1].name
     return found[0]
+
+
+def api_author(request: Request) -> Author:
+    """What a comment made through the API is signed with: the name of the key (say, "Front desk app")."""
+    return Author("staff", getattr(request.state, "api_key_name", "API"))
 
 
 ShopDep = Annotated[Shop, Depends(current_shop)]

@@ -140,8 +140,9 @@ class CommentPublic(BaseModel):
     sms_body: str | None
     public: bool
     author: Literal["staff", "customer", "system"]
-    author_name: str = Field(description="who wrote it: the staff member's name, the customer's name, or the "
-                             "sender's number for a text not known to be the customer's")
+    author_name: str = Field(description="the staff member's (or API key's) name, the customer's name, or the "
+                                         "sender's number for a text not known to be the customer's (placed from "
+                                         "the inbox without linking it)")
     attachments: list[AttachmentPublic]
     created_at: datetime
 
