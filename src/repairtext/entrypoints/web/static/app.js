@@ -68,10 +68,15 @@ function showCulprits(box, result) {
   const price = box.querySelector("[data-plain-cost]");
   if (button) button.hidden = !(result && result.plain);
   if (price) {
-    price.textContent = result && result.plain
-      ? `${result.plain.encoding} · ${priceOf(result.plain, result.provider)} instead of ${priceOf(result, result.provider)}`
-        + (result.plain.encoding === "UCS-2" ? " (the characters without a plain spelling stay)" : "")
-      : "";
+    let said = "";
+    if (result && result.plain) {
+      const now = priceOf(result, result.provider);
+      const then = priceOf(result.plain, result.provider);
+      said = result.plain.encoding === "UCS-2"
+        ? `Still UCS-2: the characters without a plain spelling stay${then !== now ? ` (${then} instead of ${now})` : ""}`
+        : `GSM-7 · ${then}${then !== now ? ` instead of ${now}` : ""}`;
+    }
+    price.textContent = said;
   }
 }
 
@@ -154,24 +159,30 @@ function setUpCompose(form) {
   let followsComment = !sms.value || sms.value === comment.value;
   let cost = null;
 
-  const quoted = (text) => {
-    const flat = text.trim();
-    return `“${flat.length > 280 ? flat.slice(0, 280) + "…" : flat}”`;
-  };
+  // The words themselves go in a span of their own (no added quotes: curly ones are what the box warns about).
+  function say(line, words, after) {
+    const flat = words.trim();
+    const said = document.createElement("span");
+    said.className = "said";
+    said.textContent = flat.length > 280 ? flat.slice(0, 280) + "…" : flat;
+    line.replaceChildren(said, after || "");
+  }
 
   function drawPreview() {
     const body = comment.value.trim();
-    portalLine.textContent = !body ? "nothing (no comment text)"
-      : hidden.checked ? "nothing: a hidden comment is for staff only" : quoted(comment.value);
+    if (!body) portalLine.textContent = "nothing (no comment text)";
+    else if (hidden.checked) portalLine.textContent = "nothing: a hidden comment is for staff only";
+    else say(portalLine, comment.value);
     const text = sms.value.trim();
+    const counted = cost && cost.text === sms.value;
     if (!also.checked || !text) {
       textLine.textContent = "nothing (not texted)";
     } else if (cannotText) {
       textLine.textContent = `nothing: cannot text, ${cannotText}`;
     } else {
-      const sent = cost && cost.text === sms.value ? (cost.sent_as || cost.text) : sms.value;
-      textLine.textContent = quoted(sent) + (cost && cost.text === sms.value ? ` · ${costLine(cost)}` : "");
-      if (cost && cost.sent_as && cost.text === sms.value) textLine.textContent += " · sent with plain quotes and dashes (smart encoding, Settings)";
+      say(textLine, counted ? (cost.sent_as || cost.text) : sms.value,
+          (counted ? ` · ${costLine(cost)}` : "")
+          + (counted && cost.sent_as ? " · curly quotes and dashes go as plain ones (smart encoding, in Settings)" : ""));
     }
     preview.hidden = !body && !text;
   }
