@@ -26,6 +26,8 @@ def test_every_template_is_priced_for_a_typical_ticket_and_one_over_a_credit_is_
     assert 'formaction="/templates/preview#trigger-initial-problem"' in initial
     assert re.search(r"For a typical ticket: \d+ characters · GSM-7 · 1 segment · 1 credit</output>", initial)
     assert 'data-over-one hidden>' in initial
+    resolved = _card(page, "trigger-status-resolved")  # a default text: one credit for a typical ticket
+    assert re.search(r"For a typical ticket: \d+ characters · GSM-7 · 1 segment · 1 credit</output>", resolved)
 
     ready = _card(page, "trigger-status-ready-for-pickup")
     assert "For a typical ticket: 167 characters · GSM-7 · 2 segments · 2 credits" in ready
