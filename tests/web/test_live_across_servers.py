@@ -47,7 +47,7 @@ def test_a_reply_and_a_receipt_posted_to_one_server_show_on_a_page_served_by_ano
         assert text["status_callback"].startswith(server_b)
 
         context = browser.new_context(viewport={"width": 1280, "height": 900})
-        page = sign_in(context, server_a, shop.api_key)
+        page = sign_in(context, server_a, shop)
         page.goto(f"{server_a}/tickets/{ticket['id']}")
         expect(page.locator("body[data-live=on]")).to_have_count(1, timeout=5000)
         badge = page.locator("#live-timeline .sms-outbound .badge").first

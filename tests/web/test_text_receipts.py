@@ -84,7 +84,7 @@ def test_the_history_opens_from_the_keyboard_and_fits_a_phone(browser, shops, li
     worker.drain()
     _settled(shop, ticket["id"], "undelivered")
     context = browser.new_context(viewport={"width": 390, "height": 844})
-    page = sign_in(context, live_server.url, shop.api_key)
+    page = sign_in(context, live_server.url, shop)
     page.goto(f"{live_server.url}/tickets/{ticket['id']}")
 
     history = page.locator(".sms-history summary").first

@@ -12,7 +12,7 @@ from repairtext.bootstrap import Context
 from repairtext.domain.eligibility import check_can_text
 from repairtext.entrypoints.api.views import comment_view, customer_view, message_view, ticket_view
 from repairtext.entrypoints.web import queries
-from repairtext.services import credits, opt_outs, templates, tickets
+from repairtext.services import canned_replies, credits, opt_outs, templates, tickets
 from repairtext.services.outbound import provider_problem, recipient_of
 from repairtext.services.shops import status_names
 
@@ -73,4 +73,5 @@ def ticket_page(ctx: Context, session: Session, shop_id: int, ticket_id: int) ->
         "cannot_text": refusal.reason if refusal else None,
         "credits_left": credits.summary(ctx, session, shop).total_remaining,
         "provider": shop.provider,
+        "canned": [{"id": r.id, "title": r.title} for r in canned_replies.list_replies(session, shop_id)],
     }

@@ -61,6 +61,11 @@ def trigger_label(trigger: str | None) -> str:
     return {"comment": "Comment", "help_reply": "HELP reply"}.get(trigger, trigger.replace("_", " ").capitalize())
 
 
+def trigger_anchor(trigger: str) -> str:
+    """The id of a template's card on /templates, for links and for forms that answer beside it."""
+    return "trigger-" + re.sub(r"[^a-z0-9]+", "-", trigger.lower()).strip("-")
+
+
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
@@ -74,7 +79,7 @@ def _environment() -> jinja2.Environment:
         provider_name=provider_name,
         count=lambda n: f"{n:,}",
         money=lambda cents: f"${cents / 100:,.2f}",
-        slug=lambda s: "t-" + re.sub(r"[^a-z0-9]+", "-", s.lower()).strip("-"),
+        trigger_anchor=trigger_anchor,
         plural=lambda n, word: f"{n:,} {word}{'' if n == 1 else 's'}",
     )
     versions = _asset_versions()
