@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from support.shops import fresh_number
+from test_browser import browser, sign_in  # noqa: F401  (the module's Chromium fixture)
 
 NEEDS = ["flowroute_access_key", "flowroute_secret_key", "numbers"]
 
@@ -86,3 +88,22 @@ def test_the_settings_page_lists_what_flowroute_still_needs_and_names_each_missi
                                                           numbers=f"{shop.number}\n{own}")))
     assert "Settings saved." in switched.text and 'id="flowroute-needs"' not in switched.text
     assert shop.api.get("/api/v1/shop").json()["provider"] == "flowroute"
+
+
+@pytest.mark.browser
+def test_the_refused_switch_reads_at_390_px_without_sideways_scroll(browser, shops, live_server):  # noqa: F811
+    from playwright.sync_api import expect
+
+    shop = shops.create()
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = sign_in(context, live_server.url, shop.api_key)
+    page.goto(f"{live_server.url}/settings")
+    page.get_by_label("Your own Flowroute account", exact=False).check()
+    page.get_by_role("button", name="Save settings").click()
+    expect(page.locator("#flowroute_secret_key-error")).to_contain_text("add your Flowroute secret key")
+    expect(page.get_by_label("Flowroute access key")).to_have_attribute("aria-invalid", "true")
+    page.get_by_role("link", name="Your Flowroute access key").click()  # the list leads to the field
+    assert page.evaluate("location.hash") == "#flowroute_access_key"
+    widths = page.evaluate("[document.scrollingElement.scrollWidth, document.scrollingElement.clientWidth]")
+    assert widths[0] <= widths[1], widths  # the API keys table scrolls in its own box, not the page
+    context.close()
