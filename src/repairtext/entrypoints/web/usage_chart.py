@@ -69,12 +69,16 @@ class Chart:
         return self.used_monthly + self.used_addon
 
 
+NICE_STEPS = (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10)
+
+
 def nice_ceiling(value: float) -> int:
-    """The smallest of 1, 2, 2.5, 5 × 10^k at or above `value`: axis labels a person reads at a glance."""
+    """The smallest of 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 × 10^k at or above `value`: a round top for the axis,
+    close enough above the tallest column that the chart uses its height."""
     if value <= 1:
         return 1
     power = 10 ** math.floor(math.log10(value))
-    for step in (1, 2, 2.5, 5, 10):
+    for step in NICE_STEPS:
         if step * power >= value:
             return int(math.ceil(step * power))
     return int(10 * power)  # pragma: no cover - the loop always returns
@@ -103,15 +107,19 @@ def build(usage: list[DayUsage], allowance: int) -> Chart:
                         y(monthly), round(monthly * scale, 2), y(monthly + addon), round(addon * scale, 2)))
 
     month_starts = [i for i, u in enumerate(usage) if u.day.day == 1 and i > 0]
-    labels = [Label(short(usage[0].day, with_year=True), "0", "start"),
-              Label(short(usage[-1].day, with_year=True), "100%", "end")]
+    minor = len(month_starts) > MAX_MONTH_LABELS
+    # No years on the axis (the range is written above the chart): short labels cannot collide at 390 px.
+    labels = [Label(short(usage[0].day), "0", "start"), Label(short(usage[-1].day), "100%", "end")]
+    clear = 9 if minor else 18  # % kept free beside the end labels; minor ones only show from 720 px up
     for i in month_starts:
         position = 100 * i / len(usage)
-        if 18 < position < 82:  # clear of the two end labels
-            labels.append(Label(short(usage[i].day), f"{position:.2f}%", "middle",
-                                minor=len(month_starts) > MAX_MONTH_LABELS))
+        if clear < position < 100 - clear:
+            labels.append(Label(short(usage[i].day), f"{position:.2f}%", "middle", minor=minor))
+    allowance_y = y(allowance)
+    # A tick label beside the allowance's own would say the same number twice, one over the other.
+    ticks = [(f"{v:,}", y(v)) for v in (top, top // 2 if top % 2 == 0 else 0) if v and abs(y(v) - allowance_y) > 14]
     return Chart(days=len(usage), width=len(usage) * SLOT, bars=bars, allowance=allowance,
-                 allowance_y=y(allowance), ticks=[(f"{v:,}", y(v)) for v in (top, top // 2) if v],
+                 allowance_y=allowance_y, ticks=ticks,
                  dividers=[i * SLOT for i in month_starts], x_labels=labels,
                  used_monthly=sum(u.monthly for u in usage), used_addon=sum(u.addon for u in usage),
                  summary=_summary(usage, allowance))
