@@ -40,7 +40,8 @@ def check_range(start: date, end: date) -> None:
     if wrong:
         raise ValidationFailed(wrong)
     if start > end:
-        raise ValidationFailed.on("from", "'from' must be on or before 'to'")
+        raise ValidationFailed.on("from", f"'from' ({start.isoformat()}) is after 'to' ({end.isoformat()}); a range "
+                                          "starts on or before its last day")
     if (end - start).days + 1 > MAX_DAYS:
         raise ValidationFailed.on("from", f"a report covers at most {MAX_DAYS} days; this range has "
                                           f"{(end - start).days + 1:,}")
