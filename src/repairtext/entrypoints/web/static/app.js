@@ -47,7 +47,7 @@ function setUpSmsCost(box) {
 
 document.querySelectorAll("textarea[data-sms-cost]").forEach(setUpSmsCost);
 
-// Buying costs money: ask once more.
+// Revoking a key cannot be undone: ask once more (buying an add-on has a confirmation page of its own).
 document.querySelectorAll("form[data-confirm]").forEach((form) => {
   form.addEventListener("submit", (event) => {
     if (!window.confirm(form.dataset.confirm)) event.preventDefault();
