@@ -32,7 +32,7 @@ def test_the_chart_draws_each_day_month_to_date_against_the_allowance(browser, s
     shop = shop_with_usage(ctx, shops)
     used = ledger_use_by_day(ctx, shop.id)
     context = browser.new_context(viewport={"width": width, "height": 900})
-    page = sign_in(context, live_server.url, shop.api_key)
+    page = sign_in(context, live_server.url, shop)
     problems = []
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     page.goto(f"{live_server.url}/credits?{RANGE}")
@@ -84,7 +84,7 @@ def test_the_chart_draws_each_day_month_to_date_against_the_allowance(browser, s
 def test_the_csv_downloads_with_the_staff_session_and_matches_the_ledger(browser, shops, ctx, live_server):  # noqa: F811
     shop = shop_with_usage(ctx, shops)
     context = browser.new_context(accept_downloads=True)
-    page = sign_in(context, live_server.url, shop.api_key)
+    page = sign_in(context, live_server.url, shop)
     page.goto(f"{live_server.url}/credits?{RANGE}")
     with page.expect_download() as waiting:
         page.get_by_role("link", name="Download CSV").click()
@@ -113,7 +113,7 @@ def test_the_buy_button_waits_for_the_thirty_day_rule_and_buying_needs_no_javasc
     today = datetime.now(ZoneInfo("America/Chicago")).date()
     young = shops.create(started=today - timedelta(days=29))
     context = browser.new_context(java_script_enabled=False)
-    page = sign_in(context, live_server.url, young.api_key)
+    page = sign_in(context, live_server.url, young)
     page.goto(f"{live_server.url}/credits")
     button = page.get_by_role("button", name="Buy add-on pack")
     expect(button).to_be_disabled()
@@ -123,7 +123,7 @@ def test_the_buy_button_waits_for_the_thirty_day_rule_and_buying_needs_no_javasc
 
     old = shops.create(started=today - timedelta(days=30))
     context = browser.new_context(java_script_enabled=False)
-    page = sign_in(context, live_server.url, old.api_key)
+    page = sign_in(context, live_server.url, old)
     page.goto(f"{live_server.url}/credits")
     button = page.get_by_role("button", name="Buy add-on pack")
     expect(button).to_be_enabled()

@@ -92,7 +92,7 @@ def test_the_csv_comes_with_the_staff_session_and_says_what_the_api_says(shops, 
 
     with httpx.Client(base_url=live_server.url) as stranger:  # no session: the sign-in page, not the data
         answer = stranger.get("/credits/usage.csv", params=query)
-        assert answer.status_code == 303 and answer.headers["location"].startswith("/?next=/credits/usage.csv")
+        assert answer.status_code == 303 and answer.headers["location"].startswith("/sign-in?next=/credits/usage.csv")
 
 
 def test_another_shops_usage_never_appears(shops, staff, ctx):
@@ -223,3 +223,17 @@ def test_a_range_from_mid_month_carries_in_what_the_month_used_before_it(shops, 
     columns = re.findall(r'<g class="chart-bar" data-date="([\d-]+)" data-used="(\d+)" data-monthly-to-date="(\d+)"',
                          page)
     assert columns == [("2026-11-03", "0", "12"), ("2026-11-04", "0", "12"), ("2026-11-05", "10", "22")]
+
+
+def test_only_owners_buy_add_on_packs(shops, staff):
+    shop = shops.create(started=date.today() - timedelta(days=40))
+    clerk = shops.staff_account(shop.id, name="Sam Clerk")
+    web = staff(shop, email=clerk.email)
+    page = web.get("/credits").text
+    assert re.search(r'<button type="submit" class="button button-primary" disabled aria-describedby="addon-when">', page)
+    assert "Only your shop's owners can buy add-on packs." in page
+    confirm = web.get("/credits/addons/confirm").text
+    assert "purchase_key" not in confirm and "Only your shop's owners can buy add-on packs" in confirm
+    refused = web.submit("/credits/addons", purchase_key="k" * 32)
+    assert refused.status_code == 403 and "Only owners can do this" in refused.text
+    assert shop.credits()["addon_remaining"] == 0

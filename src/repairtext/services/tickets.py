@@ -14,6 +14,7 @@ from repairtext.bootstrap import Context
 from repairtext.domain import tickets as rules
 from repairtext.domain.eligibility import Refusal
 from repairtext.domain.errors import NotFound, ValidationFailed
+from repairtext.domain.staff import Author
 from repairtext.services import events, templates
 from repairtext.services.comments import add_comment
 from repairtext.services.customers import check_text, get_customer
@@ -100,15 +101,16 @@ def change_status(ctx: Context, session: Session, shop_id: int, ticket_id: int, 
 
 
 def do_comment(ctx: Context, shop_id: int, ticket_id: int, *, body: str, sms_body: str | None,
-               hidden: bool) -> Comment:
+               hidden: bool, author: Author) -> Comment:
     with ctx.db.transaction() as session:
-        comment = comment_on(ctx, session, shop_id, ticket_id, body=body, sms_body=sms_body, hidden=hidden)
+        comment = comment_on(ctx, session, shop_id, ticket_id, body=body, sms_body=sms_body, hidden=hidden,
+                             author=author)
     ctx.notify_work()
     return comment
 
 
 def comment_on(ctx: Context, session: Session, shop_id: int, ticket_id: int, *, body: str, sms_body: str | None,
-               hidden: bool) -> Comment:
+               hidden: bool, author: Author) -> Comment:
     """Inside the caller's transaction. Texts a person typed go at once (no quiet hours): they are answers,
     not automatic notices."""
     now = ctx.clock.now()
@@ -116,7 +118,7 @@ def comment_on(ctx: Context, session: Session, shop_id: int, ticket_id: int, *, 
     if not (body or "").strip() and not sms_body:
         raise ValidationFailed.on("body", "write a comment, an SMS text, or both")
     ticket = get_ticket(session, shop_id, ticket_id)
-    comment = add_comment(session, ticket, body or "", author="staff", public=not hidden, now=now,
+    comment = add_comment(session, ticket, body or "", author=author, public=not hidden, now=now,
                           sms_body=sms_body)
     if sms_body:
         do_text_customer_about_ticket(ctx, session, must_get(session, Shop, shop_id), ticket, sms_body, "comment",

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.sql.expression import false
@@ -100,16 +101,50 @@ class ApiKey(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class StaffAccount(Base):
+    """A person who works at a shop: signs in to the pages with an email and a password (argon2), as an owner
+    (manages people, keys and settings) or as staff. Removed accounts are kept, so what they wrote keeps its
+    author; an email belongs to one active account in the whole deployment, since sign-in asks only for it."""
+
+    __tablename__ = "staff_accounts"
+    __table_args__ = (Index("uq_staff_accounts_active_email", "email", unique=True,
+                            sqlite_where=text("removed_at IS NULL"), postgresql_where=text("removed_at IS NULL")),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"), index=True)
+    email: Mapped[str] = mapped_column(String(254))  # lower-cased
+    name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(10))  # owner, staff
+    password_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class StaffInvite(Base):
+    """A one-time link an owner gives a new colleague; only the token's hash is kept."""
+
+    __tablename__ = "staff_invites"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"), index=True)
+    email: Mapped[str] = mapped_column(String(254))
+    role: Mapped[str] = mapped_column(String(10))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_accounts.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class StaffSession(Base):
     """A signed-in browser. The cookie holds a random token; only its hash is stored, so reading this table does
-    not hand out live sessions. A session ends at sign-out (revoked_at), at expires_at, or when the key it was
-    opened with is revoked."""
+    not hand out live sessions. A session ends at sign-out (revoked_at), at expires_at, or when its staff
+    account is removed."""
 
     __tablename__ = "staff_sessions"
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"), index=True)
-    api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"), index=True)
+    staff_account_id: Mapped[int] = mapped_column(ForeignKey("staff_accounts.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -202,6 +237,13 @@ class Comment(Base):
     sms_body: Mapped[str | None] = mapped_column(Text)
     public: Mapped[bool] = mapped_column(Boolean, default=True)
     author: Mapped[str] = mapped_column(String(10))  # staff, customer, system
+    # Who wrote it, as shown (the name when written): a staff member, an API key's name, the customer, or the
+    # sender's number for a text placed from the inbox without linking the number to the customer.
+    author_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    author_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_accounts.id"))
+    # The customer who wrote it, when the sender is known to be them (the portal says "You" only then).
+    author_customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
+    author_number: Mapped[str | None] = mapped_column(String(20))  # the number a customer's text came from
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     attachments: Mapped[list[Attachment]] = relationship(order_by="Attachment.id")
@@ -231,6 +273,19 @@ class SmsTemplate(Base):
     shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"))
     trigger: Mapped[str] = mapped_column(String(80))
     body: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CannedReply(Base):
+    """A shop's ready-made comment (a Liquid template with the same variables as the SMS templates)."""
+
+    __tablename__ = "canned_replies"
+    __table_args__ = (UniqueConstraint("shop_id", "title"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"))
+    title: Mapped[str] = mapped_column(String(80))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -280,9 +335,13 @@ class Message(Base):
     batch_id: Mapped[str | None] = mapped_column(String(32))
     part: Mapped[int] = mapped_column(Integer, default=1)
     parts: Mapped[int] = mapped_column(Integer, default=1)
-    inbox_state: Mapped[str | None] = mapped_column(String(10))  # inbound only: routed, triage, assigned
+    inbox_state: Mapped[str | None] = mapped_column(String(10))  # inbound: routed, triage, assigned, dismissed
     routing_rule: Mapped[str | None] = mapped_column(String(30))
     routing_reason: Mapped[str | None] = mapped_column(Text)
+    # An inbox text staff set aside (inbox_state "dismissed"): kept, with why and by whom.
+    dismissed_reason: Mapped[str | None] = mapped_column(Text)
+    dismissed_by: Mapped[str | None] = mapped_column(String(120))
+    dismissed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # Reconciling a text whose delivery callbacks never came (services/reconcile.py): how often the provider was

@@ -140,6 +140,8 @@ class CommentPublic(BaseModel):
     sms_body: str | None
     public: bool
     author: Literal["staff", "customer", "system"]
+    author_name: str = Field(description="the staff member's (or API key's) name, the customer's name, or the "
+                                         "sender's number for a text placed from the inbox without linking it")
     attachments: list[AttachmentPublic]
     created_at: datetime
 
@@ -150,6 +152,8 @@ class StatusEvent(BaseModel):
     error_code: str | None
     applied: bool
     at: datetime
+    description: str = Field(description="what the status means, in plain words (domain/receipt_words.py)")
+    advice: str | None = Field(description="what staff can do about it; null when nothing needs doing")
 
 
 class MessagePublic(BaseModel):

@@ -1,6 +1,6 @@
 """The credits page: balances, the usage chart and table for a chosen range and its CSV (the API's report, with
 the staff session instead of an API key), and buying an add-on pack through a confirmation page of its own, so
-the price is stated before anything is posted, with or without JavaScript."""
+the price is stated before anything is posted, with or without JavaScript. Only owners buy."""
 
 from __future__ import annotations
 
@@ -116,6 +116,7 @@ def confirm_addon(request: Request, staff: StaffDep, ctx: ContextDep) -> Respons
 
 @router.post("/credits/addons")
 def buy_addon(posted: PostedDep, ctx: ContextDep) -> Response:
+    posted.staff.require_owner()  # buying spends the shop's money
     response = see_other("/credits")
     shop_id = posted.staff.shop.id
     key = posted.get("purchase_key")
