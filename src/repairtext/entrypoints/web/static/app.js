@@ -378,7 +378,7 @@ document.querySelectorAll("button[data-confirm]").forEach((button) => {
   });
 });
 
-// Buying costs money: ask once more.
+// Revoking a key cannot be undone: ask once more (buying an add-on has a confirmation page of its own).
 document.querySelectorAll("form[data-confirm]").forEach((form) => {
   form.addEventListener("submit", (event) => {
     if (!window.confirm(form.dataset.confirm)) event.preventDefault();
