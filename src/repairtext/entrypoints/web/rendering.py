@@ -14,8 +14,9 @@ from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
 from repairtext.domain.phones import display
+from repairtext.domain.receipt_words import provider_name
 from repairtext.entrypoints.web import auth, queries
-from repairtext.services import desk
+from repairtext.services import credits, desk
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
@@ -45,6 +46,8 @@ def _when(context, value: datetime | None, style: str = "short") -> str:
     local = value.astimezone(ZoneInfo(context.get("tz") or "UTC"))
     if style == "date":
         return local.strftime("%b %-d, %Y")
+    if style == "precise":  # a status history: receipts come seconds apart, and support asks "which zone?"
+        return local.strftime("%b %-d, %-I:%M:%S %p %Z")
     return local.strftime("%b %-d, %-I:%M %p")
 
 
@@ -64,6 +67,11 @@ def avatar_letter(name: str) -> str:
     return first.upper() if first.isalpha() else "#"
 
 
+def trigger_anchor(trigger: str) -> str:
+    """The id of a template's card on /templates, for links and for forms that answer beside it."""
+    return "trigger-" + re.sub(r"[^a-z0-9]+", "-", trigger.lower()).strip("-")
+
+
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
@@ -75,9 +83,10 @@ def _environment() -> jinja2.Environment:
         text_tone=lambda s: TEXT_TONES.get(s, "slate"),
         trigger_label=trigger_label,
         avatar_letter=avatar_letter,
+        provider_name=provider_name,
         count=lambda n: f"{n:,}",
         money=lambda cents: f"${cents / 100:,.2f}",
-        slug=lambda s: "t-" + re.sub(r"[^a-z0-9]+", "-", s.lower()).strip("-"),
+        trigger_anchor=trigger_anchor,
         plural=lambda n, word: f"{n:,} {word}{'' if n == 1 else 's'}",
     )
     versions = _asset_versions()
@@ -92,14 +101,16 @@ def page(request: Request, name: str, *, staff: auth.Staff | None = None, status
          tz: str | None = None, portal: bool = False, **data) -> Response:
     ctx = request.app.state.ctx
     inbox_count = needs_reply = 0
+    low_credits = None
     if staff is not None:
         with ctx.db.reading() as session:
             inbox_count = queries.inbox_count(session, staff.shop.id)
             needs_reply = desk.needs_reply_count(session, staff.shop.id)
+            low_credits = credits.low_credits_left(ctx, session, staff.shop)
     flash = auth.read_flash(ctx, request)
     context = {"staff": staff, "shop": staff.shop if staff else None, "csrf": staff.csrf if staff else "",
                "flash": flash, "nav": nav, "portal": portal, "inbox_count": inbox_count,
-               "needs_reply_count": needs_reply, "errors": {}, "values": {},
+               "needs_reply_count": needs_reply, "low_credits": low_credits, "errors": {}, "values": {},
                "tz": tz or (staff.shop.time_zone if staff else "UTC"), **data}
     response = templates.TemplateResponse(request, name, context, status_code=status,
                                           headers=PORTAL_HEADERS if portal else STAFF_HEADERS)
