@@ -21,9 +21,11 @@ from repairtext.entrypoints.web import (
     demo_reply,
     routes_account,
     routes_auth,
+    routes_customers,
     routes_inbox,
     routes_portal,
     routes_templates,
+    routes_ticket_edit,
     routes_tickets,
 )
 from repairtext.entrypoints.web.forms import see_other
@@ -43,8 +45,8 @@ async def _answer(response: Response | Awaitable[Response]) -> Response:
 
 
 def install(app: FastAPI) -> None:
-    for module in (routes_auth, routes_tickets, routes_templates, routes_account, routes_inbox, routes_portal,
-                   demo_reply):
+    for module in (routes_auth, routes_tickets, routes_ticket_edit, routes_customers, routes_templates,
+                   routes_account, routes_inbox, routes_portal, demo_reply):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

@@ -45,6 +45,8 @@ def _when(context, value: datetime | None, style: str = "short") -> str:
     local = value.astimezone(ZoneInfo(context.get("tz") or "UTC"))
     if style == "date":
         return local.strftime("%b %-d, %Y")
+    if style == "stamp":  # a moment on record, such as an opt-out: "3 Nov 2026 14:02"
+        return local.strftime("%-d %b %Y %H:%M")
     return local.strftime("%b %-d, %-I:%M %p")
 
 
