@@ -12,6 +12,7 @@ from repairtext.domain.phones import display, region_of
 from repairtext.entrypoints.api.schemas import CustomerCreate, CustomerUpdate
 from repairtext.entrypoints.web.auth import Posted
 from repairtext.entrypoints.web.forms import field_errors, validated
+from repairtext.services import customers
 
 MAX_PHONES = 10  # as the API allows
 MAX_ROWS = 2 * MAX_PHONES  # every phone marked for removal, and as many new ones
@@ -71,12 +72,23 @@ def _phones(values: dict) -> tuple[list[dict], dict[str, str]]:
     return phones, aliases
 
 
-def _checked(schema, values: dict, phones: list[dict], aliases: dict[str, str]):
+def _checked(schema, values: dict, country: str):
+    """The form as the API would take it; every complaint at once (the API's schema, then each phone as the
+    service reads it), each on its row."""
+    phones, aliases = _phones(values)
+    errors = []
     try:
-        return validated(schema, {"name": values["name"], "email": values["email"] or None,
+        body = validated(schema, {"name": values["name"], "email": values["email"] or None,
                                   "sms_enabled": values["sms_enabled"], "phones": phones}, messages=MESSAGES)
     except ValidationFailed as exc:
-        raise FormInvalid(field_errors(exc, aliases)) from None
+        errors += exc.errors
+    try:
+        customers.parse_phones(phones, country)
+    except ValidationFailed as exc:
+        errors += exc.errors
+    if errors:
+        raise FormInvalid(field_errors(ValidationFailed(errors), aliases))
+    return body
 
 
 class FormInvalid(Exception):
@@ -90,12 +102,10 @@ def errors_of(exc: ValidationFailed, values: dict) -> dict[str, str]:
     return field_errors(exc, _phones(values)[1])
 
 
-def creation(values: dict) -> CustomerCreate:
-    phones, aliases = _phones(values)
-    return _checked(CustomerCreate, values, phones, aliases)
+def creation(values: dict, country: str) -> CustomerCreate:
+    return _checked(CustomerCreate, values, country)
 
 
-def changes(values: dict) -> dict:
+def changes(values: dict, country: str) -> dict:
     """What PATCH /api/v1/customers/{id} would be sent: every field, phones as they now are."""
-    phones, aliases = _phones(values)
-    return _checked(CustomerUpdate, values, phones, aliases).model_dump(exclude_unset=True)
+    return _checked(CustomerUpdate, values, country).model_dump(exclude_unset=True)

@@ -119,7 +119,7 @@ def create_customer(request: Request, posted: PostedDep, ctx: ContextDep) -> Res
         return _form_page(request, staff, customer=None, values=customer_form.with_blank_rows(values, blanks),
                           inbox_text=inbox_text)
     try:
-        body = customer_form.creation(values)
+        body = customer_form.creation(values, staff.shop.country)
         customer = customers.do_create_customer(ctx, staff.shop.id, name=body.name, email=body.email,
                                                 sms_enabled=body.sms_enabled,
                                                 phones=[p.model_dump() for p in body.phones],
@@ -162,7 +162,7 @@ def save_customer(request: Request, customer_id: Id, posted: PostedDep, ctx: Con
         return _form_page(request, staff, customer=shown, values=customer_form.with_blank_rows(values, blanks),
                           back=back)
     try:
-        customer = customers.do_update_customer(ctx, staff.shop.id, customer_id, customer_form.changes(values))
+        customer = customers.do_update_customer(ctx, staff.shop.id, customer_id, customer_form.changes(values, staff.shop.country))
     except customer_form.FormInvalid as exc:
         return _form_page(request, staff, customer=shown, values=customer_form.with_blank_rows(values),
                           errors=exc.errors, back=back, status=422)
