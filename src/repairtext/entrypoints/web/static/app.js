@@ -89,13 +89,13 @@ function setUpTextingVerdict(select) {
 document.querySelectorAll("select[data-texting-verdict]").forEach(setUpTextingVerdict);
 
 // A link to a part of a form (the customer's phones, from "Cannot text: no phone typed mobile") puts the
-// cursor in its first field.
-(function focusLinkedPart() {
+// cursor in its first field. After "load": the browser's own move to the #part would otherwise undo it.
+window.addEventListener("load", () => {
   if (!window.location.hash) return;
   const part = document.getElementById(decodeURIComponent(window.location.hash.slice(1)));
   const first = part && part.hasAttribute("data-focus-first") && part.querySelector("input, select, textarea");
-  if (first) first.focus();
-})();
+  if (first) requestAnimationFrame(() => first.focus());
+});
 
 // Buying costs money: ask once more.
 document.querySelectorAll("form[data-confirm]").forEach((form) => {
