@@ -27,7 +27,7 @@ def opted_out_at(shop, customer_id: int) -> str | None:
 
 def ticket_page(live_server, shop, ticket_id: int) -> str:
     with httpx.Client(base_url=live_server.url, timeout=30) as browser:
-        assert sign_in(browser, shop.api_key).status_code == 303
+        assert sign_in(browser, shop.owner_email).status_code == 303
         return browser.get(f"/tickets/{ticket_id}").text
 
 

@@ -37,13 +37,13 @@ def test_api_docs_webhooks_and_pages_all_carry_security_headers(shops, live_serv
     for response in (api, unauthenticated, httpx.get(f"{live_server.url}/openapi.json"),
                      httpx.get(f"{live_server.url}/docs"), httpx.get(f"{live_server.url}/healthz"),
                      httpx.post(f"{live_server.url}/webhooks/twilio/inbound", data={"Body": "x"}),
-                     httpx.get(f"{live_server.url}/"), httpx.get(f"{live_server.url}/portal/nothing-here")):
+                     httpx.get(f"{live_server.url}/sign-in"), httpx.get(f"{live_server.url}/portal/nothing-here")):
         assert_safe_headers(response)
         assert "strict-transport-security" not in response.headers  # plain http: HSTS would mean nothing
     assert api.headers["content-security-policy"].startswith("default-src 'none'")
     assert api.headers["cache-control"] == "no-store" and unauthenticated.status_code == 401
     # The staff pages keep their own policy (scripts and styles from us), not the API's.
-    assert "script-src 'self'" in httpx.get(f"{live_server.url}/").headers["content-security-policy"]
+    assert "script-src 'self'" in httpx.get(f"{live_server.url}/sign-in").headers["content-security-policy"]
 
 
 def test_the_docs_page_allows_exactly_its_own_inline_script(live_server, app):

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 from support.live import LiveServer
+from support.shops import OWNER_PASSWORD
 from support.web import SIGN_IN_NONCE
 
 from repairtext.bootstrap import build_context
@@ -72,38 +73,38 @@ def test_the_count_is_shared_by_every_server_process(shops, settings, live_serve
         other_ctx.close()
 
 
-def sign_in_from(base_url: str, ip: str, api_key: str) -> httpx.Response:
+def sign_in_from(base_url: str, ip: str, email: str, password: str = OWNER_PASSWORD) -> httpx.Response:
     http = httpx.Client(base_url=base_url, follow_redirects=False, headers=from_ip(ip))
-    nonce = SIGN_IN_NONCE.search(http.get("/").text).group(1)
-    return http.post("/", data={"api_key": api_key, "signin_nonce": nonce})
+    nonce = SIGN_IN_NONCE.search(http.get("/sign-in").text).group(1)
+    return http.post("/sign-in", data={"email": email, "password": password, "signin_nonce": nonce})
 
 
-def test_ten_failed_sign_ins_for_one_key_block_it_for_fifteen_minutes_from_anywhere(shops, live_server, clock):
+def test_ten_failed_sign_ins_for_one_email_block_it_for_fifteen_minutes_from_anywhere(shops, live_server, clock):
     shop, neighbour = shops.create(name="Target"), shops.create(name="Neighbour")
     addresses = [f"203.0.113.{n}" for n in range(1, 11)]  # ten addresses: the identity limit, not the address one
     for n, ip in enumerate(addresses):
-        assert sign_in_from(live_server.url, ip, wrong_key(shop, n)).status_code == 401
+        assert sign_in_from(live_server.url, ip, shop.owner_email, f"wrong password {n}").status_code == 401
 
-    blocked = sign_in_from(live_server.url, OTHER, shop.api_key)
+    # Blocked even with the right password, and however the email is capitalised.
+    blocked = sign_in_from(live_server.url, OTHER, shop.owner_email.upper())
     assert blocked.status_code == 429 and "Too many failed sign-ins" in blocked.text
     assert "rt_session" not in blocked.headers.get("set-cookie", "")
     assert 0 < int(blocked.headers["Retry-After"]) <= 900
-    # Only that identity: another shop signs in from the same addresses.
-    assert sign_in_from(live_server.url, addresses[0], neighbour.api_key).status_code == 303
+    # Only that email: another shop's owner signs in from the same addresses.
+    assert sign_in_from(live_server.url, addresses[0], neighbour.owner_email).status_code == 303
     # The API (its own limit, per address) keeps working for the shop.
     assert shop.api.get("/api/v1/shop").status_code == 200
 
     clock.advance(timedelta(minutes=15, seconds=1))
-    assert sign_in_from(live_server.url, OTHER, shop.api_key).status_code == 303
+    assert sign_in_from(live_server.url, OTHER, shop.owner_email).status_code == 303
 
 
-def test_one_address_trying_many_keys_is_blocked_from_signing_in(shops, live_server):
+def test_one_address_trying_many_emails_is_blocked_from_signing_in(shops, live_server):
     shop = shops.create()
     for n in range(30):
-        made_up = f"rt_{n:012x}_{'x' * 43}"  # a different identity every time
-        assert sign_in_from(live_server.url, ATTACKER, made_up).status_code == 401, n
-    assert sign_in_from(live_server.url, ATTACKER, shop.api_key).status_code == 429
-    assert sign_in_from(live_server.url, SHOP_PC, shop.api_key).status_code == 303
+        assert sign_in_from(live_server.url, ATTACKER, f"guess{n}@example.com").status_code == 401, n
+    assert sign_in_from(live_server.url, ATTACKER, shop.owner_email).status_code == 429
+    assert sign_in_from(live_server.url, SHOP_PC, shop.owner_email).status_code == 303
 
 
 def test_operator_token_guesses_are_blocked_per_address(shops, ctx, app, live_server):

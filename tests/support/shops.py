@@ -9,7 +9,11 @@ from datetime import date
 
 import httpx
 
+from repairtext.adapters.db.models import StaffAccount
 from repairtext.services.shops import do_create_shop
+from repairtext.services.staff import do_create_account
+
+OWNER_PASSWORD = "correct horse battery staple"
 
 _numbers = itertools.count(100)
 
@@ -27,6 +31,21 @@ class ShopHandle:
     number: str
     flowroute_token: str
     api: httpx.Client
+    factory: ShopFactory | None = None
+    _owner: StaffAccount | None = None
+
+    @property
+    def owner(self) -> StaffAccount:
+        """The shop's first owner, who signs in to the pages with OWNER_PASSWORD. Made on first use: hashing a
+        password with argon2 is slow on purpose, and most tests never open a page."""
+        if self._owner is None:
+            assert self.factory is not None
+            self._owner = self.factory.staff_account(self.id, name="Sam Owner", role="owner")
+        return self._owner
+
+    @property
+    def owner_email(self) -> str:
+        return self.owner.email
 
     def customer(self, name: str = "Jane Cooper", phones: list[dict] | None = None, **extra) -> dict:
         phones = phones if phones is not None else [{"number": fresh_number(), "type": "mobile"}]
@@ -64,7 +83,12 @@ class ShopFactory:
         new = do_create_shop(self.ctx, name=name, plan=plan, numbers=[number], time_zone=time_zone, started=started)
         self.sim.post("/_sim/twilio/numbers", {"number": number, "sms_url": f"{self.base_url}/webhooks/twilio/inbound"})
         api = httpx.Client(base_url=self.base_url, headers={"Authorization": f"Bearer {new.api_key}"}, timeout=30)
-        return ShopHandle(new.shop.id, new.api_key, number, new.shop.flowroute_token, api)
+        return ShopHandle(new.shop.id, new.api_key, number, new.shop.flowroute_token, api, self)
+
+    def staff_account(self, shop_id: int, *, name: str, role: str = "staff", email: str | None = None,
+                      password: str = OWNER_PASSWORD):
+        email = email or f"{name.split()[0].lower()}.{next(_numbers)}@shop{shop_id}.example"
+        return do_create_account(self.ctx, shop_id, email=email, name=name, role=role, password=password)
 
 
 def eventually(check, timeout: float = 10.0, interval: float = 0.02):

@@ -8,6 +8,7 @@ import re
 
 import httpx
 import pytest
+from support.shops import OWNER_PASSWORD
 from support.web import sign_in
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
@@ -16,9 +17,9 @@ CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 class StaffClient:
     """A browser stand-in: signs in through the form, keeps the cookie, posts forms with their CSRF token."""
 
-    def __init__(self, base_url: str, api_key: str):
+    def __init__(self, base_url: str, email: str, password: str = OWNER_PASSWORD):
         self.http = httpx.Client(base_url=base_url, timeout=30, follow_redirects=False)
-        response = sign_in(self.http, api_key)
+        response = sign_in(self.http, email, password)
         assert response.status_code == 303, response.text
         self._csrf = None
 
@@ -41,11 +42,11 @@ class StaffClient:
 
 @pytest.fixture
 def staff(live_server):
-    """`staff(shop)` → a StaffClient signed in as that shop."""
+    """`staff(shop)` → a StaffClient signed in as that shop's owner; `staff(shop, email=…)` as someone else."""
     clients = []
 
-    def sign_in(shop) -> StaffClient:
-        client = StaffClient(live_server.url, shop.api_key)
+    def sign_in(shop, email: str | None = None, password: str = OWNER_PASSWORD) -> StaffClient:
+        client = StaffClient(live_server.url, email or shop.owner_email, password)
         clients.append(client)
         return client
 

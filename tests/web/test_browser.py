@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from support.shops import OWNER_PASSWORD
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
@@ -26,10 +27,12 @@ def browser():
         chromium.close()
 
 
-def sign_in(context, base_url: str, api_key: str):
+def sign_in(context, base_url: str, shop, email: str | None = None, password: str = OWNER_PASSWORD):
+    """A new page signed in as the shop's owner (or as `email`), through the sign-in form."""
     page = context.new_page()
-    page.goto(base_url + "/")
-    page.get_by_label("Shop API key").fill(api_key)
+    page.goto(base_url + "/sign-in")
+    page.get_by_label("Email").fill(email or shop.owner_email)
+    page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url("**/tickets")
     return page
@@ -45,7 +48,7 @@ def test_typing_a_text_shows_its_cost_then_the_comment_lands_and_the_portal_show
     mms_reply(shop, jane["phones"][0]["number"], "Photo of the crack")
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     problems = []
-    page = sign_in(context, live_server.url, shop.api_key)
+    page = sign_in(context, live_server.url, shop)
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
 
     page.get_by_role("link", name="iPhone 14 cracked screen").click()
@@ -91,7 +94,7 @@ def test_the_forms_work_without_javascript(browser, shops, live_server):
 
     shop = shops.create()
     context = browser.new_context(java_script_enabled=False)
-    page = sign_in(context, live_server.url, shop.api_key)
+    page = sign_in(context, live_server.url, shop)
 
     page.get_by_label("Name").fill("Marcus Lee")
     page.get_by_label("Phone").fill("(206) 555-0187")

@@ -30,7 +30,7 @@ def test_searching_customers_by_a_phone_written_another_way(browser, shops, live
     ana = customer_with_number(shop, name="Ana Ruiz")
     customer_with_number(shop, name="Bo Chen")
     context = browser.new_context(viewport={"width": 390, "height": 844})
-    page = sign_in(context, live_server.url, shop.api_key)
+    page = sign_in(context, live_server.url, shop)
     problems: list[str] = []
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
 
@@ -61,7 +61,7 @@ def test_cannot_text_links_to_the_phones_and_saving_comes_back_to_the_ticket(bro
     rosa = shop.customer("Rosa Diaz", phones=[{"number": number, "type": "home"}])
     ticket = shop.ticket(rosa["id"], subject="Galaxy S23 battery")
     context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = sign_in(context, live_server.url, shop.api_key)
+    page = sign_in(context, live_server.url, shop)
     page.goto(f"{live_server.url}/tickets/{ticket['id']}")
     warning = page.locator("#sms-warning")
     expect(warning).to_contain_text("Cannot text: Rosa Diaz has no phone typed mobile (only home)")
@@ -89,7 +89,7 @@ def test_the_new_ticket_form_says_live_whether_the_customer_can_be_texted(browse
     jane = customer_with_number(shop, name="Jane Cooper")
     rosa = shop.customer("Rosa Diaz", phones=[{"number": fresh_number(), "type": "home"}])
     context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = sign_in(context, live_server.url, shop.api_key)
+    page = sign_in(context, live_server.url, shop)
     verdict = page.locator("#texting-verdict")
     expect(verdict).to_have_text("Choose a customer to see whether they can be texted.")
     expect(page.get_by_role("button", name="Check texting")).to_be_hidden()  # JavaScript answers as you choose
@@ -113,7 +113,7 @@ def test_the_new_ticket_form_says_live_whether_the_customer_can_be_texted(browse
     context.close()
 
     plain = browser.new_context(java_script_enabled=False)
-    page = sign_in(plain, live_server.url, shop.api_key)
+    page = sign_in(plain, live_server.url, shop)
     page.get_by_label("Customer", exact=True).select_option(str(jane["id"]))
     page.get_by_label("Subject").fill("Typed before checking")
     page.get_by_role("button", name="Check texting").click()
@@ -129,7 +129,7 @@ def test_editing_a_ticket_moves_it_to_another_customer(browser, shops, live_serv
     jane, marcus = customer_with_number(shop, name="Jane Cooper"), customer_with_number(shop, name="Marcus Lee")
     ticket = shop.ticket(jane["id"], subject="Pixel screen", problem="Cracked")
     context = browser.new_context(viewport={"width": 390, "height": 844})
-    page = sign_in(context, live_server.url, shop.api_key)
+    page = sign_in(context, live_server.url, shop)
     page.goto(f"{live_server.url}/tickets/{ticket['id']}")
     page.get_by_role("link", name="Edit ticket").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Edit ticket #{ticket['number']}")

@@ -287,7 +287,7 @@ def test_editing_a_ticket_from_its_page(shops, staff):
     assert saved.headers["location"] == f"/tickets/{ticket['id']}"
     shown = unescape(web.follow(saved).text)
     assert "Saved ticket #" in shown and "Pixel 8 screen" in shown and "the frame is bent" in shown
-    assert "Moved from Jane Cooper to Marcus Lee." in shown
+    assert "Moved from Jane Cooper to Marcus Lee by Sam Owner." in shown
     after = shop.api.get(f"/api/v1/tickets/{ticket['id']}").json()
     assert (after["subject"], after["customer_id"]) == ("Pixel 8 screen", marcus["id"])
 

@@ -18,7 +18,7 @@ def test_a_reply_appears_on_the_conversation_and_tops_the_list_without_a_reload(
     old = shop.ticket(ana["id"], subject="Pixel screen")
     shop.ticket(customer_with_number(shop, name="Bo Chen")["id"], subject="Laptop hinge")
     context = browser.new_context(viewport={"width": 1280, "height": 900})
-    conversation = sign_in(context, live_server.url, shop.api_key)
+    conversation = sign_in(context, live_server.url, shop)
     listing = context.new_page()
     listing.goto(f"{live_server.url}/tickets")
     conversation.goto(f"{live_server.url}/tickets/{old['id']}")

@@ -1,4 +1,5 @@
-"""Staff sign-in: a server-side session cookie (never the key), every page behind it, each shop sees only its own."""
+"""Staff sign-in: email and password, a server-side session cookie, every page behind it, each shop sees only its
+own."""
 
 from __future__ import annotations
 
@@ -7,36 +8,51 @@ import secrets
 from datetime import UTC, datetime
 
 import httpx
-from sqlalchemy import select, update
+from sqlalchemy import select
+from support.shops import OWNER_PASSWORD
 from support.web import SIGN_IN_NONCE, sign_in
 
-from repairtext.adapters.db.models import ApiKey, Comment
+from repairtext.adapters.db.models import Comment, StaffAccount
 from repairtext.entrypoints.app import create_app
 
-STAFF_PAGES = ["/tickets", "/tickets/1", "/templates", "/credits", "/inbox", "/settings"]
+STAFF_PAGES = ["/tickets", "/tickets/1", "/templates", "/credits", "/inbox", "/settings", "/settings/staff"]
 
 
-def test_sign_in_sets_a_signed_httponly_cookie_and_never_the_key(shops, live_server):
+def test_sign_in_with_email_and_password_sets_an_httponly_session_cookie(shops, live_server, ctx):
     shop = shops.create(name="Fix-It Phone Repair")
     http = httpx.Client(base_url=live_server.url, follow_redirects=False)
 
-    form = http.get("/")
-    assert form.status_code == 200 and 'name="api_key"' in form.text
+    assert http.get("/").headers["location"] == "/sign-in"
+    form = http.get("/sign-in")
+    assert form.status_code == 200 and 'name="email"' in form.text and 'name="password"' in form.text
 
-    wrong = sign_in(http, shop.api_key[:-2] + "xx")
-    assert wrong.status_code == 401 and "That API key is not valid" in wrong.text
+    wrong = sign_in(http, shop.owner_email, "not the password")
+    assert wrong.status_code == 401 and "do not match an account" in wrong.text
     assert "rt_session" not in wrong.headers.get("set-cookie", "")
+    nobody = sign_in(http, "nobody@example.com")
+    assert nobody.status_code == 401 and nobody.text.count("do not match") == wrong.text.count("do not match")
 
-    right = sign_in(http, shop.api_key)
+    right = sign_in(http, shop.owner_email.upper())  # an email is not case-sensitive
     assert right.status_code == 303 and right.headers["location"] == "/tickets"
     cookie = right.headers["set-cookie"]
     assert cookie.startswith("rt_session=") and "HttpOnly" in cookie and "samesite=lax" in cookie.lower()
     assert "Secure" not in cookie  # the public URL is plain http here
-    secret = shop.api_key.split("_", 2)[2]  # rt_<prefix>_<secret>; the secret itself may hold "_"
-    assert secret not in cookie and shop.api_key not in cookie
+    assert OWNER_PASSWORD not in cookie
 
     tickets = http.get("/tickets")
     assert tickets.status_code == 200 and "Fix-It Phone Repair" in tickets.text
+    with ctx.db.reading() as session:
+        stored = session.scalar(select(StaffAccount.password_hash).where(StaffAccount.email == shop.owner_email))
+    assert stored.startswith("$argon2id$") and OWNER_PASSWORD not in stored
+
+
+def test_the_api_key_no_longer_opens_the_pages(shops, live_server):
+    shop = shops.create()
+    http = httpx.Client(base_url=live_server.url, follow_redirects=False)
+    nonce = SIGN_IN_NONCE.search(http.get("/sign-in").text).group(1)
+    assert http.post("/sign-in", data={"email": shop.api_key, "password": shop.api_key,
+                                       "signin_nonce": nonce}).status_code == 401
+    assert http.get("/tickets", headers={"Authorization": f"Bearer {shop.api_key}"}).status_code == 303
 
 
 def test_every_staff_page_needs_a_valid_session(shops, live_server):
@@ -45,25 +61,25 @@ def test_every_staff_page_needs_a_valid_session(shops, live_server):
     for path in STAFF_PAGES:
         response = http.get(path)
         assert response.status_code == 303 and response.headers["location"].startswith("/"), path
-    assert http.get("/tickets/1").headers["location"] == "/?next=/tickets/1"
+    assert http.get("/tickets/1").headers["location"] == "/sign-in?next=/tickets/1"
     assert http.post("/ui/segments", json={"text": "hi"}).status_code == 401
 
-    signed = sign_in(http, shop.api_key).cookies["rt_session"]
+    signed = sign_in(http, shop.owner_email).cookies["rt_session"]
     assert http.get("/tickets").status_code == 200
     made_up = secrets.token_urlsafe(32)  # shaped like a session token, but the server never issued it
     tampered = signed[:-1] + ("A" if signed[-1] != "A" else "B")
     for value in (made_up, tampered, "garbage"):
         response = httpx.get(live_server.url + "/tickets", headers={"Cookie": f"rt_session={value}"})
-        assert response.status_code == 303 and response.headers["location"] == "/", value
+        assert response.status_code == 303 and response.headers["location"] == "/sign-in", value
 
 
 def test_next_takes_you_back_but_never_off_site(shops, live_server):
     shop = shops.create()
     http = httpx.Client(base_url=live_server.url, follow_redirects=False)
-    back = sign_in(http, shop.api_key, next="/credits")
+    back = sign_in(http, shop.owner_email, next="/credits")
     assert back.headers["location"] == "/credits"
     http.cookies.clear()
-    away = sign_in(http, shop.api_key, next="//evil.example/x")
+    away = sign_in(http, shop.owner_email, next="//evil.example/x")
     assert away.headers["location"] == "/tickets"
 
 
@@ -95,13 +111,12 @@ def test_forms_without_the_csrf_token_are_refused(shops, staff, ctx):
     assert [c for c in shop.comments(ticket["id"]) if c["author"] == "staff"] == []
 
 
-def test_revoking_the_key_signs_the_browser_out(shops, staff, ctx):
+def test_revoking_an_api_key_leaves_signed_in_people_alone(shops, staff):
     shop = shops.create()
     web = staff(shop)
+    spare = shop.api.post("/api/v1/shop/api-keys", json={"name": "Counter"}).json()
+    assert shop.api.delete(f"/api/v1/shop/api-keys/{spare['id']}").status_code == 204
     assert web.get("/tickets").status_code == 200
-    with ctx.db.transaction() as session:
-        session.execute(update(ApiKey).where(ApiKey.shop_id == shop.id).values(revoked_at=datetime.now(UTC)))
-    assert web.get("/tickets").status_code == 303
 
 
 def test_sign_out_forgets_the_session(shops, staff):
@@ -119,11 +134,11 @@ def test_the_cookie_is_secure_when_the_public_url_is_https(shops, ctx, app, live
     live_server.serve(create_app(https_ctx, inline_worker=False))
     try:
         # The nonce cookie is Secure too, so a plain-http client must hand it back itself.
-        form = httpx.get(live_server.url + "/")
+        form = httpx.get(live_server.url + "/sign-in")
         assert "Secure" in form.headers["set-cookie"]
         nonce = SIGN_IN_NONCE.search(form.text).group(1)
-        response = httpx.post(live_server.url + "/", data={"api_key": shop.api_key, "signin_nonce": nonce},
-                              cookies={"rt_signin": nonce})
+        response = httpx.post(live_server.url + "/sign-in", cookies={"rt_signin": nonce}, data={
+            "email": shop.owner_email, "password": OWNER_PASSWORD, "signin_nonce": nonce})
     finally:
         live_server.serve(app)
     assert response.status_code == 303 and "Secure" in response.headers["set-cookie"]
@@ -136,11 +151,12 @@ def test_a_session_lasts_a_working_day(shops, ctx):
     from repairtext.services import staff_sessions
 
     shop = shops.create()
-    with ctx.db.transaction() as session:
-        key_id = session.scalar(select(ApiKey.id).where(ApiKey.shop_id == shop.id))
+    with ctx.db.reading() as session:
+        owner = session.scalar(select(StaffAccount).where(StaffAccount.email == shop.owner_email))
+        session.expunge(owner)
     clock = SettableClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
     at_the_desk = dataclasses.replace(ctx, clock=clock)
-    token = staff_sessions.do_start_session(at_the_desk, shop.id, key_id)
+    token = staff_sessions.do_start_session(at_the_desk, owner)
     clock.advance(timedelta(hours=11, minutes=59))
     assert staff_sessions.signed_in(at_the_desk, token).shop.id == shop.id
     clock.advance(timedelta(minutes=2))
@@ -148,11 +164,11 @@ def test_a_session_lasts_a_working_day(shops, ctx):
 
 
 def test_a_sign_in_posted_from_another_site_is_refused(shops, live_server):
-    """Login CSRF: a page elsewhere posting a key has no nonce cookie to match (SameSite=Strict)."""
+    """Login CSRF: a page elsewhere posting a password has no nonce cookie to match (SameSite=Strict)."""
     shop = shops.create()
-    forged = httpx.post(f"{live_server.url}/", data={"api_key": shop.api_key, "signin_nonce": "guess"},
-                        follow_redirects=False)
+    forged = httpx.post(f"{live_server.url}/sign-in", follow_redirects=False, data={
+        "email": shop.owner_email, "password": OWNER_PASSWORD, "signin_nonce": "guess"})
     assert forged.status_code == 403 and "rt_session" not in forged.headers.get("set-cookie", "")
     assert "expired or came from another site" in forged.text
-    form = httpx.get(f"{live_server.url}/")
+    form = httpx.get(f"{live_server.url}/sign-in")
     assert "samesite=strict" in form.headers["set-cookie"].lower() and "HttpOnly" in form.headers["set-cookie"]

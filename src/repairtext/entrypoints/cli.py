@@ -14,7 +14,9 @@ app = typer.Typer(help="repairtext: two-way SMS and MMS for a repair shop's tick
 shop_app = typer.Typer(help="Shops (tenants).", no_args_is_help=True)
 credits_app = typer.Typer(help="The credit ledger.", no_args_is_help=True)
 app.add_typer(shop_app, name="shop")
+staff_app = typer.Typer(help="Staff accounts: who signs in to a shop's pages.", no_args_is_help=True)
 app.add_typer(credits_app, name="credits")
+app.add_typer(staff_app, name="staff")
 
 
 def _context(settings: Settings | None = None):
@@ -119,6 +121,40 @@ def shop_create(
         "twilio_inbound_url": f"{s.public_url}/webhooks/twilio/inbound",
         "flowroute_inbound_url": f"{s.public_url}/webhooks/flowroute/{new.shop.flowroute_token}/inbound",
     }, indent=2))
+
+
+@staff_app.command("create")
+def staff_create(shop_id: int = typer.Option(..., "--shop-id"), email: str = typer.Option(...),
+                 name: str = typer.Option(...), role: str = typer.Option("owner", help="owner or staff")) -> None:
+    """Create a staff account; the password is read from stdin (one line), never from the command line, where
+    other users of the machine could read it."""
+    from repairtext.domain.errors import ValidationFailed
+    from repairtext.services import staff
+
+    password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        account = staff.do_create_account(_context(), shop_id, email=email, name=name, role=role, password=password)
+    except ValidationFailed as exc:
+        _fail(str(exc))
+    typer.echo(json.dumps({"id": account.id, "email": account.email, "name": account.name, "role": account.role}))
+
+
+@staff_app.command("invite")
+def staff_invite(shop_id: int = typer.Option(..., "--shop-id"), email: str = typer.Option(...),
+                 role: str = typer.Option("staff", help="owner or staff")) -> None:
+    """Invite someone to a shop: prints the one-time link (valid 7 days) to give them."""
+    from repairtext.domain.errors import ValidationFailed
+    from repairtext.entrypoints.web.routes_staff import invite_link
+    from repairtext.services import staff
+
+    ctx = _context()
+    try:
+        invite, token = staff.do_invite(ctx, shop_id, None, email=email, role=role)
+    except ValidationFailed as exc:
+        _fail(str(exc))
+    typer.echo(json.dumps({"id": invite.id, "email": invite.email, "role": invite.role,
+                           "link": invite_link(ctx.settings.public_url, token),
+                           "expires_at": invite.expires_at.isoformat()}))
 
 
 @credits_app.command("rollover")

@@ -12,14 +12,25 @@ import os
 from sqlalchemy import select
 
 from repairtext.adapters.db.migrate import upgrade
-from repairtext.adapters.db.models import Shop
+from repairtext.adapters.db.models import Shop, StaffAccount
 from repairtext.bootstrap import build_context
 from repairtext.config import Settings
-from repairtext.services import api_keys, customers, shops, tickets
+from repairtext.services import api_keys, customers, shops, staff, tickets
 
 DEMO_SHOP = "Fix-It Phone Repair"
 DEMO_NUMBER = "+12065550199"
 DEMO_SID = "AC" + "d3" * 16
+# The demo serves only on 127.0.0.1, so a printed, fixed password is a convenience, not a risk.
+DEMO_OWNER = ("Sam Rivera", "owner@fixit.example", "fixit-demo-password")
+
+
+def _ensure_owner(ctx, shop_id: int) -> None:
+    name, email, password = DEMO_OWNER
+    with ctx.db.reading() as session:
+        exists = session.scalar(select(StaffAccount.id).where(StaffAccount.email == email,
+                                                              StaffAccount.removed_at.is_(None)))
+    if exists is None:
+        staff.do_create_account(ctx, shop_id, email=email, name=name, role="owner", password=password)
 
 
 def demo_settings(port: int, simulator_url: str) -> Settings:
@@ -35,10 +46,14 @@ def _seed(ctx) -> tuple[int, str]:
     with ctx.db.transaction() as session:
         shop = session.scalar(select(Shop).where(Shop.name == DEMO_SHOP))
         if shop is not None:
-            return shop.id, api_keys.issue_api_key(session, shop, ctx.clock.now(), name="Demo")[1]
+            key = api_keys.issue_api_key(session, shop, ctx.clock.now(), name="Demo")[1]
+    if shop is not None:
+        _ensure_owner(ctx, shop.id)
+        return shop.id, key
     new = shops.do_create_shop(ctx, name=DEMO_SHOP, plan="repair_shop", numbers=[DEMO_NUMBER],
                                time_zone="America/Los_Angeles")
     shop_id = new.shop.id
+    _ensure_owner(ctx, shop_id)
     people = [
         ("Jane Cooper", "jane@example.com", [{"number": "(206) 555-0134", "type": "mobile"}],
          [("iPhone 14 cracked screen", "Dropped it; touch still works on the top half.")]),
@@ -78,7 +93,8 @@ def run_demo(port: int = 8000) -> None:
     banner = f"""
   repairtext demo is running.
 
-    Staff pages:  {settings.public_url}/        (sign in with the API key below)
+    Staff pages:  {settings.public_url}/sign-in
+                  email {DEMO_OWNER[1]}, password {DEMO_OWNER[2]}
     API docs:     {settings.public_url}/docs
     API key:      {api_key}
     Simulator:    {sim.url}  (stands in for Twilio; texts and replies go over real HTTP)

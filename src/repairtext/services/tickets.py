@@ -14,6 +14,7 @@ from repairtext.bootstrap import Context
 from repairtext.domain import tickets as rules
 from repairtext.domain.eligibility import Refusal
 from repairtext.domain.errors import NotFound, ValidationFailed
+from repairtext.domain.staff import Author
 from repairtext.services import events, templates
 from repairtext.services.comments import add_comment, add_system_note
 from repairtext.services.customers import check_text, get_customer
@@ -86,17 +87,19 @@ def change_status(ctx: Context, session: Session, shop_id: int, ticket_id: int, 
     return update_ticket(ctx, session, shop_id, ticket_id, {"status": status})
 
 
-def do_update_ticket(ctx: Context, shop_id: int, ticket_id: int, changes: dict) -> Ticket:
+def do_update_ticket(ctx: Context, shop_id: int, ticket_id: int, changes: dict, by: Author | None = None) -> Ticket:
     with ctx.db.transaction() as session:
-        ticket = update_ticket(ctx, session, shop_id, ticket_id, changes)
+        ticket = update_ticket(ctx, session, shop_id, ticket_id, changes, by)
     ctx.notify_work()
     return ticket
 
 
-def update_ticket(ctx: Context, session: Session, shop_id: int, ticket_id: int, changes: dict) -> Ticket:
+def update_ticket(ctx: Context, session: Session, shop_id: int, ticket_id: int, changes: dict,
+                  by: Author | None = None) -> Ticket:
     """Inside the caller's transaction: any of `subject`, `problem`, `customer_id` (a customer of the same shop)
     and `status` (which sends its template). Everything is checked before anything changes; one ticket.updated
-    event for the lot. Editing is not activity: only a new status moves the ticket up the desk."""
+    event for the lot. Editing is not activity: only a new status moves the ticket up the desk. A move to
+    another customer leaves a hidden note saying from whom, to whom and, given `by`, who moved it."""
     ticket = get_ticket(session, shop_id, ticket_id)
     subject = check_text("subject", changes["subject"]) if "subject" in changes else ticket.subject
     problem = (changes.get("problem") or "") if "problem" in changes else ticket.problem
@@ -114,7 +117,8 @@ def update_ticket(ctx: Context, session: Session, shop_id: int, ticket_id: int, 
     now = ctx.clock.now()
     edited = (subject, problem, customer.id) != (ticket.subject, ticket.problem, ticket.customer_id)
     if customer.id != ticket.customer_id:
-        add_system_note(session, ticket, f"Moved from {ticket.customer.name} to {customer.name}.", now)
+        mover = f" by {by.name}" if by else ""
+        add_system_note(session, ticket, f"Moved from {ticket.customer.name} to {customer.name}{mover}.", now)
         ticket.customer_id, ticket.customer = customer.id, customer
     ticket.subject, ticket.problem = subject, problem
     moved = status != ticket.status
@@ -132,15 +136,16 @@ def update_ticket(ctx: Context, session: Session, shop_id: int, ticket_id: int, 
 
 
 def do_comment(ctx: Context, shop_id: int, ticket_id: int, *, body: str, sms_body: str | None,
-               hidden: bool) -> Comment:
+               hidden: bool, author: Author) -> Comment:
     with ctx.db.transaction() as session:
-        comment = comment_on(ctx, session, shop_id, ticket_id, body=body, sms_body=sms_body, hidden=hidden)
+        comment = comment_on(ctx, session, shop_id, ticket_id, body=body, sms_body=sms_body, hidden=hidden,
+                             author=author)
     ctx.notify_work()
     return comment
 
 
 def comment_on(ctx: Context, session: Session, shop_id: int, ticket_id: int, *, body: str, sms_body: str | None,
-               hidden: bool) -> Comment:
+               hidden: bool, author: Author) -> Comment:
     """Inside the caller's transaction. Texts a person typed go at once (no quiet hours): they are answers,
     not automatic notices."""
     now = ctx.clock.now()
@@ -148,7 +153,7 @@ def comment_on(ctx: Context, session: Session, shop_id: int, ticket_id: int, *, 
     if not (body or "").strip() and not sms_body:
         raise ValidationFailed.on("body", "write a comment, an SMS text, or both")
     ticket = get_ticket(session, shop_id, ticket_id)
-    comment = add_comment(session, ticket, body or "", author="staff", public=not hidden, now=now,
+    comment = add_comment(session, ticket, body or "", author=author, public=not hidden, now=now,
                           sms_body=sms_body)
     if sms_body:
         do_text_customer_about_ticket(ctx, session, must_get(session, Shop, shop_id), ticket, sms_body, "comment",

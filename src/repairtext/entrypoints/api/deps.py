@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from repairtext.adapters.db.models import Shop
 from repairtext.bootstrap import Context
 from repairtext.domain.rate_limits import API_KEY_ADDRESS
+from repairtext.domain.staff import Author
 from repairtext.services import api_keys, rate_limits
 
 
@@ -51,7 +52,13 @@ def current_shop(request: Request, ctx: ContextDep) -> Shop:
         rate_limits.record_failure(ctx, by_address)
         raise HTTPException(401, "that API key is not valid (it may have been revoked)",
                             headers={"WWW-Authenticate": "Bearer"})
+    request.state.api_key_name = found[1].name
     return found[0]
+
+
+def api_author(request: Request) -> Author:
+    """What a comment made through the API is signed with: the name of the key (say, "Front desk app")."""
+    return Author("staff", getattr(request.state, "api_key_name", "API"))
 
 
 ShopDep = Annotated[Shop, Depends(current_shop)]

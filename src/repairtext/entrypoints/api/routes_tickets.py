@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from repairtext.adapters.db.models import Attachment, Message
-from repairtext.entrypoints.api.deps import ContextDep, SessionDep, ShopDep
+from repairtext.entrypoints.api.deps import ContextDep, SessionDep, ShopDep, api_author
 from repairtext.entrypoints.api.idempotent import IdempotencyKeyDep, answer_once
 from repairtext.entrypoints.api.schemas import (
     CommentCreate,
@@ -72,7 +72,8 @@ def patch_ticket(ticket_id: Id, body: TicketUpdate, shop: ShopDep, ctx: ContextD
                  idempotency_key: IdempotencyKeyDep = None) -> JSONResponse:
     def work(session) -> dict:
         changes = body.model_dump(exclude_unset=True)
-        return ticket_view(tickets.update_ticket(ctx, session, shop.id, ticket_id, changes), ctx.settings.public_url)
+        ticket = tickets.update_ticket(ctx, session, shop.id, ticket_id, changes, by=api_author(request))
+        return ticket_view(ticket, ctx.settings.public_url)
 
     return answer_once(ctx, request, shop.id, idempotency_key, body, 200, TicketPublic, work)
 
@@ -83,7 +84,7 @@ def add_comment(ticket_id: Id, body: CommentCreate, shop: ShopDep, ctx: ContextD
     def work(session) -> dict:
         # The answer comes from this transaction's own comment, never from a second read after the commit.
         comment = tickets.comment_on(ctx, session, shop.id, ticket_id, body=body.body, sms_body=body.sms_body,
-                                     hidden=body.hidden)
+                                     hidden=body.hidden, author=api_author(request))
         return comment_view(comment, ctx.settings.public_url)
 
     return answer_once(ctx, request, shop.id, idempotency_key, body, 201, CommentPublic, work)

@@ -152,6 +152,8 @@ class CommentPublic(BaseModel):
     sms_body: str | None
     public: bool
     author: Literal["staff", "customer", "system"]
+    author_name: str = Field(description="the staff member's (or API key's) name, the customer's name, or the "
+                                         "sender's number for a text placed from the inbox without linking it")
     attachments: list[AttachmentPublic]
     created_at: datetime
 

@@ -34,6 +34,7 @@ def attachment_view(a: Attachment, public_url: str) -> dict:
 
 def comment_view(c: Comment, public_url: str) -> dict:
     return {"id": c.id, "body": c.body, "sms_body": c.sms_body, "public": c.public, "author": c.author,
+            "author_name": c.author_name,
             "attachments": [attachment_view(a, public_url) for a in c.attachments], "created_at": c.created_at}
 
 

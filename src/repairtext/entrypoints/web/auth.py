@@ -1,9 +1,8 @@
 """Staff sign-in for the pages: a cookie holding a random session token, checked on the server every request.
 
-The cookie never holds the key itself; the session it names (services/staff_sessions.py) ends at sign-out, after
-a working day, or when the API key it was opened with is revoked, so revoking a key signs out every browser that
-used it. Forms carry a CSRF token derived from the cookie (SameSite=Lax already stops most cross-site posts; the
-token covers old browsers).
+The cookie holds only a random token; the session it names (services/staff_sessions.py) belongs to one staff
+account and ends at sign-out, after a working day, or when the account is removed. Forms carry a CSRF token
+derived from the cookie (SameSite=Lax already stops most cross-site posts; the token covers old browsers).
 """
 
 from __future__ import annotations
@@ -19,8 +18,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 from starlette.responses import Response
 
-from repairtext.adapters.db.models import Shop
+from repairtext.adapters.db.models import Shop, StaffAccount
 from repairtext.bootstrap import Context
+from repairtext.domain.staff import Author, can_manage_shop
 from repairtext.entrypoints.api.deps import ContextDep
 from repairtext.services import staff_sessions
 
@@ -36,11 +36,27 @@ class CsrfFailed(Exception):
     pass
 
 
+class OwnersOnly(Exception):
+    """A staff member asked for something only the shop's owners may do."""
+
+
 @dataclass(frozen=True)
 class Staff:
     shop: Shop  # detached, with its numbers loaded
-    key_id: int | None
+    account: StaffAccount  # detached
     csrf: str
+
+    @property
+    def is_owner(self) -> bool:
+        return can_manage_shop(self.account.role)
+
+    @property
+    def author(self) -> Author:
+        return Author("staff", self.account.name, staff_id=self.account.id)
+
+    def require_owner(self) -> None:
+        if not self.is_owner:
+            raise OwnersOnly()
 
 
 @dataclass(frozen=True)
@@ -70,8 +86,8 @@ def secure_cookies(ctx: Context) -> bool:
     return ctx.settings.public_url.startswith("https://")
 
 
-def sign_in(ctx: Context, response: Response, shop_id: int, key_id: int) -> None:
-    token = staff_sessions.do_start_session(ctx, shop_id, key_id)
+def sign_in(ctx: Context, response: Response, account: StaffAccount) -> None:
+    token = staff_sessions.do_start_session(ctx, account)
     response.set_cookie(COOKIE, token, max_age=int(staff_sessions.MAX_AGE.total_seconds()), path="/",
                         httponly=True, samesite="lax", secure=secure_cookies(ctx))
 
@@ -111,7 +127,7 @@ def current_staff(request: Request, ctx: ContextDep) -> Staff:
     who = staff_sessions.signed_in(ctx, cookie)
     if who is None:
         raise SignInRequired()
-    return Staff(who.shop, who.key_id, csrf_token(ctx, cookie))
+    return Staff(who.shop, who.account, csrf_token(ctx, cookie))
 
 
 StaffDep = Annotated[Staff, Depends(current_staff)]

@@ -24,6 +24,7 @@ from repairtext.entrypoints.web import (
     routes_customers,
     routes_inbox,
     routes_portal,
+    routes_staff,
     routes_templates,
     routes_ticket_edit,
     routes_tickets,
@@ -46,7 +47,7 @@ async def _answer(response: Response | Awaitable[Response]) -> Response:
 
 def install(app: FastAPI) -> None:
     for module in (routes_auth, routes_tickets, routes_ticket_edit, routes_customers, routes_templates,
-                   routes_account, routes_inbox, routes_portal, demo_reply):
+                   routes_account, routes_staff, routes_inbox, routes_portal, demo_reply):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
@@ -56,9 +57,17 @@ def install(app: FastAPI) -> None:
             return JSONResponse({"detail": "sign in again"}, status_code=401)
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         come_back = request.method == "GET" and target != "/tickets"
-        response = see_other(f"/?next={quote(target, safe='/')}" if come_back else "/")
+        response = see_other(f"/sign-in?next={quote(target, safe='/')}" if come_back else "/sign-in")
         response.delete_cookie(auth.COOKIE, path="/")
         return response
+
+    @app.exception_handler(auth.OwnersOnly)
+    async def on_owners_only(request: Request, _exc: auth.OwnersOnly):
+        if not _for_people(request):
+            return JSONResponse({"detail": "only the shop's owners may do this"}, status_code=403)
+        return page(request, "error.html", status=403, title="Only owners can do this",
+                    detail="Ask one of your shop's owners: they manage people, API keys, the provider and "
+                           "buying credits.")
 
     @app.exception_handler(auth.CsrfFailed)
     async def on_csrf(request: Request, _exc: auth.CsrfFailed):

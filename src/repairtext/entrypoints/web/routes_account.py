@@ -40,6 +40,7 @@ def credits_page(request: Request, staff: StaffDep, ctx: ContextDep) -> Response
 
 @router.post("/credits/addons")
 def buy_addon(posted: PostedDep, ctx: ContextDep) -> Response:
+    posted.staff.require_owner()
     response = see_other("/credits")
     try:
         purchase = credits.do_buy_addon(ctx, posted.staff.shop.id)
@@ -77,6 +78,7 @@ def settings_page(request: Request, staff: StaffDep, ctx: ContextDep) -> Respons
 
 @router.post("/settings")
 def save_settings(request: Request, posted: PostedDep, ctx: ContextDep) -> Response:
+    posted.staff.require_owner()
     changes = {
         "provider": posted.get("provider") or "twilio",
         "flowroute_access_key": posted.get("flowroute_access_key").strip() or None,
@@ -100,6 +102,7 @@ def save_settings(request: Request, posted: PostedDep, ctx: ContextDep) -> Respo
 
 @router.post("/settings/api-keys")
 def create_api_key(request: Request, posted: PostedDep, ctx: ContextDep) -> Response:
+    posted.staff.require_owner()
     try:
         key, secret = api_keys.do_create_key(ctx, posted.staff.shop.id, posted.get("key_name"))
     except ValidationFailed as exc:
@@ -111,12 +114,11 @@ def create_api_key(request: Request, posted: PostedDep, ctx: ContextDep) -> Resp
 
 @router.post("/settings/api-keys/{key_id:int}/revoke")
 def revoke_api_key(key_id: int, posted: PostedDep, ctx: ContextDep) -> Response:
+    posted.staff.require_owner()
     response = see_other("/settings")
     try:
         key = api_keys.do_revoke_key(ctx, posted.staff.shop.id, key_id)
     except Conflict as exc:
         message = str(exc)
         return flash(ctx, response, message[:1].upper() + message[1:] + ".", "error")
-    if key.id == posted.staff.key_id:
-        return see_other("/")  # this browser signed in with it: its session has just ended
     return flash(ctx, response, f"Revoked the key “{key.name}”. It no longer works anywhere.")

@@ -59,7 +59,8 @@ def save_ticket(request: Request, ticket_id: Id, posted: PostedDep, ctx: Context
                          messages={"customer_id": "Choose the customer this ticket is for",
                                    "subject": "Give the ticket a subject (at most 200 characters)",
                                    "problem": "The problem may be at most 10,000 characters"})
-        ticket = tickets.do_update_ticket(ctx, posted.staff.shop.id, ticket_id, body.model_dump(exclude_unset=True))
+        ticket = tickets.do_update_ticket(ctx, posted.staff.shop.id, ticket_id, body.model_dump(exclude_unset=True),
+                                          by=posted.staff.author)
     except ValidationFailed as exc:
         return _edit_page(request, ctx, posted.staff, ticket_id, values=posted.form, errors=field_errors(exc),
                           status=422)

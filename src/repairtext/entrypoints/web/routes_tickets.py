@@ -151,7 +151,7 @@ def post_comment(request: Request, ticket_id: Id, posted: PostedDep, ctx: Contex
         body = validated(CommentCreate, {"body": posted.get("body"), "sms_body": posted.get("sms_body") or None,
                                          "hidden": posted.checked("hidden")})
         comment = tickets.do_comment(ctx, shop_id, ticket_id, body=body.body, sms_body=body.sms_body,
-                                     hidden=body.hidden)
+                                     hidden=body.hidden, author=posted.staff.author)
     except ValidationFailed as exc:
         return _ticket_page(request, ctx, posted.staff, ticket_id, errors=field_errors(exc), values=posted.form,
                             status=422)
