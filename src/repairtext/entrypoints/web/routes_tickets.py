@@ -51,27 +51,32 @@ def _tickets_page(request: Request, ctx, staff, *, failed: str = "", errors: dic
             listing, offset = desk.list_tickets(session, staff.shop.id, wanted, limit=LIST_PAGE), 0
         total = desk.count_tickets(session, staff.shop.id, wanted, region=staff.shop.country)
         listed = [dict(ticket_view(t, ctx.settings.public_url), customer_name=t.customer.name) for t in listing.items]
-        choices = queries.customer_choices(session, staff.shop.id, chosen)
-        opted_out = opt_outs.of_customers(session, choices)
-        people = [customer_view(c, opted_out.get(c.id)) for c in choices]
         statuses = status_names(session, staff.shop.id)
-        picked = next((c for c in choices if c.id == chosen), None)
-        texting = verdict(check_texting(ctx, session, must_get(session, Shop, staff.shop.id), picked), picked.id,
-                          back=f"/tickets?customer={picked.id}#open-ticket") if picked else None
-        filtered_by = next((c.name for c in choices if c.id == of_customer), None) if of_customer else None
-        inbox_text = queries.inbox_text(session, staff.shop.id, from_inbox) if (
-            from_inbox := _id_or_none((values or {}).get("from_inbox") or params.get("from_inbox"))) else None
-        placing = {"id": inbox_text.id, "from": inbox_text.from_number, "body": inbox_text.body} if inbox_text else None
+        form = _open_ticket_form(ctx, session, staff, chosen,
+                                 _id_or_none(values.get("from_inbox") or params.get("from_inbox")))
+        filtered_by = next((c["name"] for c in form["customers"] if c["id"] == of_customer), None)
     base = {k: v for k, v in {"q": wanted.q, "status": wanted.status, "show": show,
                               "needs_reply": "1" if wanted.needs_reply else None,
                               "customer_id": of_customer}.items() if v}
     next_url = (f"/tickets?{urlencode({**base, 'cursor': listing.next_cursor, 'from': offset + len(listed)})}"
                 if listing.next_cursor else None)
-    return page(request, "tickets.html", staff=staff, nav="tickets", tickets=listed, customers=people,
-                failed=failed, errors=errors or {}, values=values, status=status, filters=base, show=show,
-                statuses=statuses, total=total, first=offset + 1, next_url=next_url,
-                first_page_url=f"/tickets?{urlencode(base)}", texting=texting, filtered_by=filtered_by,
-                placing=placing)
+    return page(request, "tickets.html", staff=staff, nav="tickets", tickets=listed, failed=failed,
+                errors=errors or {}, values=values, status=status, filters=base, show=show, statuses=statuses,
+                total=total, first=offset + 1, next_url=next_url, first_page_url=f"/tickets?{urlencode(base)}",
+                filtered_by=filtered_by, **form)
+
+
+def _open_ticket_form(ctx, session, staff, chosen: int | None, from_inbox: int | None) -> dict:
+    """The new-ticket form: the customer choices, whether the chosen one can be texted (the rule every text is
+    held to), and the inbox text it will place, if it was opened for one."""
+    choices = queries.customer_choices(session, staff.shop.id, chosen)
+    opted_out = opt_outs.of_customers(session, choices)
+    picked = next((c for c in choices if c.id == chosen), None)
+    texting = verdict(check_texting(ctx, session, must_get(session, Shop, staff.shop.id), picked), picked.id,
+                      back=f"/tickets?customer={picked.id}#open-ticket") if picked else None
+    waiting = queries.inbox_text(session, staff.shop.id, from_inbox) if from_inbox else None
+    return {"customers": [customer_view(c, opted_out.get(c.id)) for c in choices], "texting": texting,
+            "placing": {"id": waiting.id, "from": waiting.from_number, "body": waiting.body} if waiting else None}
 
 
 def _id_or_none(value) -> int | None:
