@@ -11,8 +11,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[test]'
 	touch $(STAMP)
 
+# The demo on http://127.0.0.1:$(PORT); pick another with `make demo PORT=8123`.
+PORT ?= 8000
 demo: $(STAMP)
-	$(BIN)/repairtext demo
+	$(BIN)/repairtext demo --port $(PORT)
 
 # The whole suite, once on SQLite and once on PostgreSQL (REPAIRTEXT_TEST_POSTGRES_URL, default the local server).
 test: test-sqlite test-postgres

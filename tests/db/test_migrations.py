@@ -55,6 +55,15 @@ SEED_AT_0002 = [
     "to_number, body, segments, credits, status, send_attempts, part, parts, created_at, updated_at) VALUES "
     "(1, 1, 'inbound', 1, 1, 'twilio', 'SMx', '+12065550122', '+12065550111', 'Is it ready?', 0, 0, 'received', "
     "0, 1, 1, '2026-11-02 10:00:00', '2026-11-02 10:00:00')",
+    # A text from a number that is not Jane's, placed on her ticket from the inbox; and a staff answer.
+    "INSERT INTO comments (id, shop_id, ticket_id, body, public, author, created_at) VALUES "
+    "(2, 1, 1, 'Wrong number?', true, 'customer', '2026-11-02 11:00:00')",
+    "INSERT INTO messages (id, shop_id, direction, ticket_id, customer_id, comment_id, provider, provider_id, "
+    "from_number, to_number, body, segments, credits, status, send_attempts, part, parts, created_at, updated_at) "
+    "VALUES (2, 1, 'inbound', 1, 1, 2, 'twilio', 'SMy', '+12065550999', '+12065550111', 'Wrong number?', 0, 0, "
+    "'received', 0, 1, 1, '2026-11-02 11:00:00', '2026-11-02 11:00:00')",
+    "INSERT INTO comments (id, shop_id, ticket_id, body, public, author, created_at) VALUES "
+    "(3, 1, 1, 'Ready at 5', false, 'staff', '2026-11-02 12:00:00')",
 ]
 
 
@@ -71,12 +80,16 @@ def test_a_database_with_data_upgrades_from_the_last_release(database_template, 
         upgrade(url)
         with engine.connect() as conn:
             ticket = conn.execute(text("SELECT needs_reply, last_activity_at FROM tickets")).one()
-            account = conn.execute(text("SELECT account FROM messages")).scalar_one()
             opted_out = conn.execute(text("SELECT e164 FROM opt_outs")).scalars().all()
-            comments = conn.execute(text("SELECT count(*) FROM comments")).scalar_one()
+            authors = conn.execute(text("SELECT id, author_name, author_customer_id, author_number FROM comments "
+                                        "ORDER BY id")).all()
+            account = conn.execute(text("SELECT account FROM messages WHERE id = 1")).scalar_one()
         engine.dispose()
         assert bool(ticket[0]) is True and ticket[1] is not None  # the customer wrote last
-        assert account == "platform" and opted_out == ["+12065550122"] and comments == 1
+        assert account == "platform" and opted_out == ["+12065550122"]
+        # Only a text from one of Jane's phones is Jane's; the stranger's shows its number; staff "Staff".
+        assert [tuple(a) for a in authors] == [(1, "Jane", 1, None), (2, "+12065550999", None, "+12065550999"),
+                                               (3, "Staff", None, None)]
     finally:
         if schema:
             admin = create_engine(database_template[1])

@@ -93,7 +93,7 @@ def test_settings_save_never_show_the_secret_and_explain_errors(shops, staff):
     assert f"/webhooks/flowroute/{shop.flowroute_token}/inbound" in page and "/webhooks/twilio/status" in page
 
     form = {"provider": "flowroute", "flowroute_access_key": "fr-access", "flowroute_secret_key": "s3cr3t-value",
-            "numbers": shop.number, "time_zone": "America/Denver", "quiet_start": "20:00", "quiet_end": "09:00"}
+            "numbers": f"{shop.number}\n{fresh_number()}", "time_zone": "America/Denver", "quiet_start": "20:00", "quiet_end": "09:00"}
     saved = web.follow(web.submit("/settings", **form))
     assert "Settings saved." in saved.text and "s3cr3t-value" not in saved.text
     assert "A secret is saved." in saved.text and 'value="fr-access"' in saved.text

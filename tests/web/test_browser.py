@@ -55,6 +55,8 @@ def test_typing_a_text_shows_its_cost_then_the_comment_lands_and_the_portal_show
     expect(page.get_by_role("heading", level=1)).to_contain_text("iPhone 14 cracked screen")
     cost = page.locator("#sms-cost")
     sms = page.get_by_label("SMS text")
+    expect(sms).to_be_hidden()  # one box by default
+    page.get_by_label("Also text this").check()
     sms.fill("x" * 161)
     expect(cost).to_contain_text("161 characters · GSM-7 · 2 segments · 2 credits")
     sms.fill("Your phone is ready 📱")

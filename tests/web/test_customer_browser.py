@@ -63,8 +63,8 @@ def test_cannot_text_links_to_the_phones_and_saving_comes_back_to_the_ticket(bro
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = sign_in(context, live_server.url, shop)
     page.goto(f"{live_server.url}/tickets/{ticket['id']}")
-    warning = page.locator("#sms-warning")
-    expect(warning).to_contain_text("Cannot text: Rosa Diaz has no phone typed mobile (only home)")
+    warning = page.locator(".sidebar .callout-warn")
+    expect(warning).to_contain_text("Rosa Diaz has no phone typed mobile (only home)")
 
     warning.get_by_role("link", name="Fix the phones").click()
     page.wait_for_url(re.compile(rf"/customers/{rosa['id']}/edit\?next=.*#phones$"))
@@ -77,6 +77,7 @@ def test_cannot_text_links_to_the_phones_and_saving_comes_back_to_the_ticket(bro
     expect(page.locator(".flash")).to_have_text("Saved Rosa Diaz.")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Galaxy S23 battery")
     expect(page.locator("#sms-warning")).to_have_count(0)
+    expect(page.locator(".sidebar .callout-warn")).to_have_count(0)
     expect(page.locator(".sidebar")).to_contain_text("Can be texted.")
     assert shop.api.get(f"/api/v1/customers/{rosa['id']}").json()["phones"] == [{"number": number, "type": "mobile"}]
     context.close()

@@ -119,8 +119,11 @@ def test_changing_status_sends_its_template(shops, staff):
 def test_live_cost_counts_like_the_sender(shops, staff):
     web = staff(shops.create())
     cost = web.http.post("/ui/segments", json={"text": "x" * 161}).json()
-    assert cost == {"encoding": "GSM-7", "segments": 2, "credits": 2, "provider": "twilio"}
-    assert web.http.post("/ui/segments", json={"text": "Ready 📱"}).json()["encoding"] == "UCS-2"
+    assert cost == {"encoding": "GSM-7", "segments": 2, "credits": 2, "provider": "twilio", "characters": 161,
+                    "sent_as": None, "culprits": [], "more_culprits": 0, "plain": None}
+    emoji = web.http.post("/ui/segments", json={"text": "Ready 📱"}).json()
+    assert emoji["encoding"] == "UCS-2" and emoji["plain"] is None
+    assert [(c["character"], c["name"], c["plain"]) for c in emoji["culprits"]] == [("📱", "mobile phone", None)]
     assert web.http.post("/ui/segments", json={"text": "x" * 10_001}).status_code == 422
 
 

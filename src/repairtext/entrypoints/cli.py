@@ -218,11 +218,19 @@ def simulator(port: int = 8025, host: str = "127.0.0.1") -> None:
 
 
 @app.command()
-def demo(port: int = 8000) -> None:
+def demo(port: int = typer.Option(8000, min=1, max=65535, help="serve on 127.0.0.1:PORT")) -> None:
     """The embedded default: SQLite, in-process worker and provider simulator, a demo shop."""
-    from repairtext.entrypoints.demo import run_demo
+    from repairtext.entrypoints.demo import PortTaken, run_demo
 
-    run_demo(port=port)
+    try:
+        run_demo(port=port)
+    except PortTaken as exc:
+        _fail(f"{exc}: is another demo still running? Pick another port: "
+              f"make demo PORT={_other_port(port)} (or repairtext demo --port {_other_port(port)})")
+
+
+def _other_port(port: int) -> int:
+    return port + 1 if port < 65535 else 8123
 
 
 if __name__ == "__main__":

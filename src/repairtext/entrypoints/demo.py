@@ -6,9 +6,12 @@ texts really go over HTTP, receipts come back signed, and a customer's reply can
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
+import socket
 
+import uvicorn
 from sqlalchemy import select
 
 from repairtext.adapters.db.migrate import upgrade
@@ -31,6 +34,40 @@ def _ensure_owner(ctx, shop_id: int) -> None:
                                                               StaffAccount.removed_at.is_(None)))
     if exists is None:
         staff.do_create_account(ctx, shop_id, email=email, name=name, role="owner", password=password)
+
+
+class PortTaken(Exception):
+    """The demo's port is in use (often an earlier demo still running)."""
+
+
+def bind_port(port: int, host: str = "127.0.0.1") -> socket.socket:
+    """The demo's socket, bound before anything else starts: a taken port is said at once, and the banner can
+    wait for the server to listen on this very socket."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # A demo stopped a moment ago leaves its connections in TIME_WAIT; that must not keep the port. (On Linux this
+    # still refuses a port that another process listens on.)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+            raise PortTaken(f"port {port} on {host} is not free ({exc.strerror})") from None
+        raise
+    return sock
+
+
+class _AnnouncingServer(uvicorn.Server):
+    """Prints the banner once the server listens, so "is running" is true when a person reads it."""
+
+    def __init__(self, config: uvicorn.Config, banner: str):
+        super().__init__(config)
+        self.banner = banner
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started and not self.should_exit:
+            print(self.banner, flush=True)
 
 
 def demo_settings(port: int, simulator_url: str) -> Settings:
@@ -71,11 +108,11 @@ def _seed(ctx) -> tuple[int, str]:
 
 
 def run_demo(port: int = 8000) -> None:
-    import uvicorn
-
+    """Raises PortTaken before starting anything when `port` is in use."""
     from repairtext.entrypoints.app import create_app
     from repairtext.simulator import SimulatorConfig, SimulatorServer
 
+    sock = bind_port(port)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("httpx", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -102,9 +139,11 @@ def run_demo(port: int = 8000) -> None:
   Try:  curl -H "Authorization: Bearer {api_key}" {settings.public_url}/api/v1/credits
   Stop with Ctrl-C. Data lives in {settings.database_url}.
 """
-    print(banner, flush=True)
+    server = _AnnouncingServer(uvicorn.Config(create_app(ctx, inline_worker=True), log_level="warning"), banner)
     try:
-        uvicorn.run(create_app(ctx, inline_worker=True), host="127.0.0.1", port=port, log_level="warning")
+        server.run(sockets=[sock])
     finally:
+        sock.close()
         sim.stop()
         ctx.close()
+

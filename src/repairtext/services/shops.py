@@ -20,6 +20,15 @@ from repairtext.domain.quiet_hours import QuietHours
 from repairtext.services import credits, templates
 from repairtext.services.api_keys import issue_api_key
 
+# What texts through the shop's own Flowroute account need, by the field that holds it, in the shop's words.
+FLOWROUTE_NEEDS = {
+    "flowroute_access_key": "your Flowroute access key",
+    "flowroute_secret_key": "your Flowroute secret key",
+    "numbers": "at least one number of your Flowroute account",
+}
+# A change to any of these on a Flowroute shop is checked against FLOWROUTE_NEEDS again.
+_FLOWROUTE_FIELDS = frozenset({"provider", *FLOWROUTE_NEEDS})
+
 
 @dataclass(frozen=True)
 class NewShop:
@@ -108,13 +117,38 @@ def do_update_shop(ctx: Context, shop_id: int, changes: dict) -> Shop:
             provider = changes["provider"]
             if provider not in ("twilio", "flowroute"):
                 raise ValidationFailed.on("provider", "use 'twilio' (built-in, uses credits) or 'flowroute' (your own account)")
-            if provider == "flowroute" and not (shop.flowroute_access_key and shop.flowroute_secret_encrypted):
-                raise ValidationFailed.on("provider", "set flowroute_access_key and flowroute_secret_key before switching to Flowroute")
             shop.provider = provider
+        if shop.provider == "flowroute" and _FLOWROUTE_FIELDS & changes.keys():
+            check_flowroute_ready(shop)
         session.flush()
         session.refresh(shop)
         _ = shop.numbers
     return shop
+
+
+def flowroute_missing(shop: Shop) -> list[str]:
+    """The FLOWROUTE_NEEDS fields this shop has not saved yet (in the order of the settings form)."""
+    missing = []
+    if not shop.flowroute_access_key:
+        missing.append("flowroute_access_key")
+    if not shop.flowroute_secret_encrypted:
+        missing.append("flowroute_secret_key")
+    # Flowroute refuses to send from a number its account does not own, so the built-in numbers do not count.
+    if not any(n.provider == "flowroute" for n in shop.numbers):
+        missing.append("numbers")
+    return missing
+
+
+def check_flowroute_ready(shop: Shop) -> None:
+    """Texts of a shop on Flowroute go through its own account: refuse, naming each missing field, until the
+    account's keys and one of its numbers are saved (the changes of the same request count)."""
+    missing = flowroute_missing(shop)
+    if missing:
+        needs = [FLOWROUTE_NEEDS[field] for field in missing]
+        listed = needs[0] if len(needs) == 1 else ", ".join(needs[:-1]) + " and " + needs[-1]
+        raise ValidationFailed([FieldError("provider", f"to send through Flowroute, first add {listed}"),
+                                *(FieldError(field, f"add {FLOWROUTE_NEEDS[field]} to send through Flowroute")
+                                  for field in missing)])
 
 
 def _shop_managed_numbers(session: Session, shop: Shop, requested: list[str]) -> list[ShopNumber]:

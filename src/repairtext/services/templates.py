@@ -166,6 +166,25 @@ def template_variables(shop: Shop, ticket: Ticket, public_url: str) -> dict:
     }
 
 
+# "A typical ticket", for pricing a template as it is typed: a usual name, number and subject, with the shop's own
+# name, phone and a portal link of the real length, so the count is what most customers' texts will cost.
+TYPICAL_CUSTOMER = "Jennifer Smith"
+TYPICAL_SUBJECT = "iPhone 14 cracked screen"
+TYPICAL_NUMBER = 1234
+TYPICAL_PORTAL_TOKEN = "AbCdEfGhIjKl"
+
+
+def typical_variables(shop: Shop, trigger: str, public_url: str) -> dict:
+    status = trigger[len(STATUS_PREFIX):] if trigger.startswith(STATUS_PREFIX) else ticket_rules.NEW
+    return {
+        "customer": {"first_name": TYPICAL_CUSTOMER.split()[0], "name": TYPICAL_CUSTOMER},
+        "ticket": {"number": TYPICAL_NUMBER, "subject": TYPICAL_SUBJECT, "status": status,
+                   "problem": "Dropped it; the screen is cracked",
+                   "portal_url": ticket_rules.portal_link(public_url, TYPICAL_PORTAL_TOKEN)},
+        "shop": {"name": shop.name, "phone": display(shop.numbers[0].e164) if shop.numbers else ""},
+    }
+
+
 def render(source: str, variables: dict) -> str:
     """The text `source` makes for these variables, within the bounds; ValidationFailed says why not."""
     template = check_template(source)

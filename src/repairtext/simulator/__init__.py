@@ -58,7 +58,9 @@ Control API (JSON in and out; 400/404 {"error": reason} when a request cannot be
                                            answering), twilio_error (400 `code`); drop_callbacks: the next `count`
                                            status callbacks / DLRs are not posted (the status still moves),
                                            slow_lookup: the next `count` Twilio message lists answer what was
-                                           true when they came in, `delay` seconds late
+                                           true when they came in, `delay` seconds late;
+                                           undelivered: the next `count` accepted messages are reported `sent`
+                                           then `undelivered` (Flowroute: "failed") with error `code` (30003)
     POST /_sim/messages/{id}/status {"status", "error_code"?}   one more status callback / DLR for that message,
                                            whatever its status (duplicates, out of order) -> {"message", "callback"}
 """

@@ -109,7 +109,7 @@ async def add_fault(request: Request) -> Response:
     body = await _json(request)
     if body.get("provider") not in PROVIDERS or body.get("kind") not in faults.KINDS:
         return _error(f"provider must be one of {PROVIDERS} and kind one of {faults.KINDS}")
-    on = {"drop_callbacks": "callback", faults.LOOKUP_FAULT: "slow_list"}.get(body["kind"], body.get("on", "send"))
+    on = faults.FIXED_ON.get(body["kind"], body.get("on", "send"))
     if on not in faults.ON:
         return _error(f"on must be one of {faults.ON}")
     retry_after = body.get("retry_after")

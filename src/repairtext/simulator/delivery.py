@@ -13,18 +13,23 @@ from repairtext.simulator.callbacks import Dispatcher
 from repairtext.simulator.records import FINAL_STATUSES, TWILIO, CallbackRecord
 
 LIFECYCLE = {"twilio": ("sent", "delivered"), "flowroute": ("message buffered", "delivered")}
+# The `undelivered` fault: the carrier takes the message, then cannot hand it to the phone (Twilio 30003 and kin).
+NOT_DELIVERED = {"twilio": "undelivered", "flowroute": "failed"}
 
 
 async def deliver(dispatcher: Dispatcher, message_id: str) -> None:
     message = dispatcher.state.message(message_id)
     if message is None:
         return
-    for status in LIFECYCLE[message.provider]:
+    fault = dispatcher.state.take_fault(message.provider, "delivery")
+    first, last = LIFECYCLE[message.provider]
+    steps = [(first, None), (last, None) if fault is None else (NOT_DELIVERED[message.provider], fault.code)]
+    for status, error_code in steps:
         await asyncio.sleep(dispatcher.config.callback_delay)
         current = dispatcher.state.message(message_id)
         if current is None or current.status in FINAL_STATUSES:
             return  # reset meanwhile, or a test already ended it through the control API
-        await report_status(dispatcher, message_id, status)
+        await report_status(dispatcher, message_id, status, error_code)
 
 
 async def report_status(

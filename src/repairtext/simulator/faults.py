@@ -15,10 +15,13 @@ from starlette.responses import Response
 from repairtext.simulator.context import simulator
 from repairtext.simulator.records import LOOKUP_FAULT, Fault
 
-KINDS = ("http_status", "timeout_before_accept", "accept_then_timeout", "twilio_error", "drop_callbacks", LOOKUP_FAULT)
+KINDS = ("http_status", "timeout_before_accept", "accept_then_timeout", "twilio_error", "drop_callbacks", LOOKUP_FAULT,
+         "undelivered")
 # Which requests a fault applies to; drop_callbacks always to the status callbacks / DLRs the simulator posts,
-# slow_lookup always to Twilio's message list (answered late rather than refused).
-ON = ("send", "list", "fetch", "callback", "slow_list")
+# slow_lookup always to Twilio's message list (answered late rather than refused), undelivered always to the
+# carrier's hand-over of an accepted message (delivery.py).
+ON = ("send", "list", "fetch", "callback", "slow_list", "delivery")
+FIXED_ON = {"drop_callbacks": "callback", LOOKUP_FAULT: "slow_list", "undelivered": "delivery"}
 
 ErrorMaker = Callable[[int, "int | None", str, "dict[str, str] | None"], Response]
 

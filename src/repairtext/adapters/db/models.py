@@ -276,6 +276,19 @@ class SmsTemplate(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class CannedReply(Base):
+    """A shop's ready-made comment (a Liquid template with the same variables as the SMS templates)."""
+
+    __tablename__ = "canned_replies"
+    __table_args__ = (UniqueConstraint("shop_id", "title"),)
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"))
+    title: Mapped[str] = mapped_column(String(80))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 def _message_account(context) -> str:
     row = context.get_current_parameters()
     return account_of(row["provider"], row["shop_id"])

@@ -164,6 +164,8 @@ class StatusEvent(BaseModel):
     error_code: str | None
     applied: bool
     at: datetime
+    description: str = Field(description="what the status means, in plain words (domain/receipt_words.py)")
+    advice: str | None = Field(description="what staff can do about it; null when nothing needs doing")
 
 
 class MessagePublic(BaseModel):

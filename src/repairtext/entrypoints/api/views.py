@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from repairtext.adapters.db.models import Attachment, Comment, Customer, Message, Shop, Ticket
+from repairtext.adapters.db.models import Attachment, Comment, Customer, Message, MessageEvent, Shop, Ticket
 from repairtext.domain import tickets
 from repairtext.domain.quiet_hours import QuietHours
+from repairtext.domain.receipt_words import explain
 from repairtext.services.opt_outs import OptedOut
 
 
@@ -44,8 +45,13 @@ def message_view(m: Message) -> dict:
             "provider_id": m.provider_id, "error_code": m.error_code, "error": m.error, "ticket_id": m.ticket_id,
             "customer_id": m.customer_id, "to": m.to_number, "from_": m.from_number, "send_after": m.send_after,
             "part": m.part, "parts": m.parts, "created_at": m.created_at,
-            "status_history": [{"status": e.status, "provider_status": e.provider_status, "error_code": e.error_code,
-                                "applied": e.applied, "at": e.at} for e in m.events]}
+            "status_history": [_event_view(m.provider, e) for e in m.events]}
+
+
+def _event_view(provider: str | None, e: MessageEvent) -> dict:
+    words = explain(provider, e.status, e.provider_status, e.error_code)
+    return {"status": e.status, "provider_status": e.provider_status, "error_code": e.error_code,
+            "applied": e.applied, "at": e.at, "description": words.summary, "advice": words.advice}
 
 
 def inbox_view(m: Message) -> dict:

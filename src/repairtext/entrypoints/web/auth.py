@@ -145,8 +145,11 @@ PostedDep = Annotated[Posted, Depends(posted_form)]
 
 # Flash: one message carried across a redirect-after-post, signed so nobody can plant text in our pages.
 
-def flash(ctx: Context, response: Response, text: str, kind: str = "ok") -> Response:
-    payload = base64.urlsafe_b64encode(json.dumps({"kind": kind, "text": text}).encode()).decode()
+def flash(ctx: Context, response: Response, text: str, kind: str = "ok", near: str = "") -> Response:
+    """`near`: the id of the part of the next page the message is about; that page shows it there, beside what the
+    person just did, instead of in the banner at the top (which a page opened at an anchor scrolls out of view)."""
+    message = {"kind": kind, "text": text, **({"near": near} if near else {})}
+    payload = base64.urlsafe_b64encode(json.dumps(message).encode()).decode()
     response.set_cookie(FLASH_COOKIE, f"{payload}.{_sign(ctx, b'flash', payload)}", max_age=60, path="/",
                         httponly=True, samesite="lax", secure=secure_cookies(ctx))
     return response

@@ -12,7 +12,7 @@ from repairtext.bootstrap import Context
 from repairtext.entrypoints.api.views import comment_view, customer_view, message_view, ticket_view
 from repairtext.entrypoints.web import queries
 from repairtext.entrypoints.web.texting import verdict
-from repairtext.services import credits, opt_outs, templates, tickets
+from repairtext.services import canned_replies, credits, opt_outs, templates, tickets
 from repairtext.services.outbound import check_texting
 from repairtext.services.shops import status_names
 
@@ -38,6 +38,17 @@ def timeline(comments: list[dict], messages: list[dict]) -> list[dict]:
     return sorted(entries, key=lambda e: (e["at"], e["order"]))
 
 
+NOT_DELIVERED = ("undelivered", "failed")
+
+
+def why_not_delivered(message: dict) -> dict | None:
+    """The history entry that put a text in its failed status (its words say what to do), or None."""
+    if message["status"] not in NOT_DELIVERED:
+        return None
+    return next((e for e in reversed(message["status_history"])
+                 if e["applied"] and e["status"] == message["status"]), None)
+
+
 def ticket_page(ctx: Context, session: Session, shop_id: int, ticket_id: int) -> dict:
     """Everything the ticket page shows. Raises NotFound for a ticket of another shop."""
     ticket = tickets.get_ticket(session, shop_id, ticket_id)
@@ -47,7 +58,8 @@ def ticket_page(ctx: Context, session: Session, shop_id: int, ticket_id: int) ->
                 for c in tickets.list_comments(session, shop_id, ticket_id)]
     messages = []
     for m in queries.ticket_messages(session, shop_id, ticket_id):
-        messages.append(dict(message_view(m), comment_id=m.comment_id))
+        view = message_view(m)
+        messages.append(dict(view, comment_id=m.comment_id, outcome=why_not_delivered(view)))
     texting = check_texting(ctx, session, shop, ticket.customer)
     with_text = {t.trigger for t in templates.list_templates(session, shop_id) if t.body}
     return {
@@ -60,4 +72,5 @@ def ticket_page(ctx: Context, session: Session, shop_id: int, ticket_id: int) ->
         "texting": verdict(texting, ticket.customer.id, back=f"/tickets/{ticket.id}"),
         "credits_left": credits.summary(ctx, session, shop).total_remaining,
         "provider": shop.provider,
+        "canned": [{"id": r.id, "title": r.title} for r in canned_replies.list_replies(session, shop_id)],
     }

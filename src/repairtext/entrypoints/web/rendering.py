@@ -14,6 +14,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
 from repairtext.domain.phones import display
+from repairtext.domain.receipt_words import provider_name
 from repairtext.entrypoints.web import auth, queries
 from repairtext.services import desk
 
@@ -45,6 +46,8 @@ def _when(context, value: datetime | None, style: str = "short") -> str:
     local = value.astimezone(ZoneInfo(context.get("tz") or "UTC"))
     if style == "date":
         return local.strftime("%b %-d, %Y")
+    if style == "precise":  # a status history: receipts come seconds apart, and support asks "which zone?"
+        return local.strftime("%b %-d, %-I:%M:%S %p %Z")
     if style == "stamp":  # a moment on record, such as an opt-out: "3 Nov 2026 14:02"
         return local.strftime("%-d %b %Y %H:%M")
     return local.strftime("%b %-d, %-I:%M %p")
@@ -60,6 +63,11 @@ def trigger_label(trigger: str | None) -> str:
     return {"comment": "Comment", "help_reply": "HELP reply"}.get(trigger, trigger.replace("_", " ").capitalize())
 
 
+def trigger_anchor(trigger: str) -> str:
+    """The id of a template's card on /templates, for links and for forms that answer beside it."""
+    return "trigger-" + re.sub(r"[^a-z0-9]+", "-", trigger.lower()).strip("-")
+
+
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
@@ -70,9 +78,10 @@ def _environment() -> jinja2.Environment:
         status_tone=lambda s: STATUS_TONES.get(s, "slate"),
         text_tone=lambda s: TEXT_TONES.get(s, "slate"),
         trigger_label=trigger_label,
+        provider_name=provider_name,
         count=lambda n: f"{n:,}",
         money=lambda cents: f"${cents / 100:,.2f}",
-        slug=lambda s: "t-" + re.sub(r"[^a-z0-9]+", "-", s.lower()).strip("-"),
+        trigger_anchor=trigger_anchor,
         plural=lambda n, word: f"{n:,} {word}{'' if n == 1 else 's'}",
     )
     versions = _asset_versions()

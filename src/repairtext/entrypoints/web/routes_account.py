@@ -62,13 +62,15 @@ def _settings_page(request: Request, ctx, staff, *, errors: dict | None = None, 
         shop = must_get(session, Shop, staff.shop.id)
         view = shop_view(shop, ctx.settings.public_url)
         keys = [key_view(k) for k in api_keys.list_keys(session, staff.shop.id)]
+        flowroute_needs = [(field, shops.FLOWROUTE_NEEDS[field]) for field in shops.flowroute_missing(shop)]
     if values is None:
         values = {"provider": view["provider"], "flowroute_access_key": view["flowroute_access_key"] or "",
                   "numbers": "\n".join(view["numbers"]), "time_zone": view["time_zone"],
                   "quiet_start": view["quiet_hours"]["start"], "quiet_end": view["quiet_hours"]["end"],
                   "smart_encoding": "on" if view["smart_encoding"] else ""}
     return page(request, "settings.html", staff=staff, nav="settings", view=view, values=values,
-                errors=errors or {}, time_zones=time_zones(), status=status, api_keys=keys, new_key=new_key)
+                errors=errors or {}, time_zones=time_zones(), status=status, api_keys=keys, new_key=new_key,
+                flowroute_needs=flowroute_needs)
 
 
 @router.get("/settings")

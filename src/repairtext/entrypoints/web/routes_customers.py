@@ -17,6 +17,7 @@ from repairtext.entrypoints.api.schemas import Id
 from repairtext.entrypoints.api.views import customer_view, message_view, ticket_view
 from repairtext.entrypoints.web import customer_form, queries
 from repairtext.entrypoints.web.auth import PostedDep, StaffDep, flash
+from repairtext.entrypoints.web.conversation import why_not_delivered
 from repairtext.entrypoints.web.forms import safe_next, see_other
 from repairtext.entrypoints.web.rendering import page
 from repairtext.entrypoints.web.texting import verdict
@@ -68,8 +69,8 @@ def show_customer(request: Request, customer_id: Id, staff: StaffDep, ctx: Conte
         wanted = desk.TicketFilter(customer_id=customer.id)
         listed = desk.list_tickets(session, shop_id, wanted, limit=TICKETS_SHOWN)
         ticket_total = desk.count_tickets(session, shop_id, wanted)
-        texts = [message_view(m) for m in queries.customer_texts(session, shop_id, customer.id, numbers,
-                                                                 TEXTS_SHOWN)]
+        texts = [dict(view, outcome=why_not_delivered(view)) for view in (
+            message_view(m) for m in queries.customer_texts(session, shop_id, customer.id, numbers, TEXTS_SHOWN))]
         shown = customer_view(customer, opt_outs.of_customers(session, [customer]).get(customer.id))
         texting = verdict(check_texting(ctx, session, must_get(session, Shop, shop_id), customer), customer.id,
                           back=f"/customers/{customer.id}")

@@ -18,9 +18,10 @@ from repairtext.entrypoints.web import conversation, queries
 from repairtext.entrypoints.web.auth import PostedDep, StaffDep, flash
 from repairtext.entrypoints.web.forms import field_errors, see_other, validated
 from repairtext.entrypoints.web.rendering import page
+from repairtext.entrypoints.web.text_costs import cost_view
 from repairtext.entrypoints.web.texting import verdict
-from repairtext.services import customers, desk, inbound, opt_outs, tickets
-from repairtext.services.outbound import check_texting, cost_of
+from repairtext.services import canned_replies, customers, desk, inbound, opt_outs, tickets
+from repairtext.services.outbound import check_texting
 from repairtext.services.shops import status_names
 
 router = APIRouter(include_in_schema=False)
@@ -145,8 +146,19 @@ def _ticket_page(request: Request, ctx, staff, ticket_id: int, *, errors: dict |
 
 
 @router.get("/tickets/{ticket_id:int}")
-def show_ticket(request: Request, ticket_id: Id, staff: StaffDep, ctx: ContextDep) -> Response:
-    return _ticket_page(request, ctx, staff, ticket_id)
+def show_ticket(request: Request, ticket_id: Id, staff: StaffDep, ctx: ContextDep, canned: Id | None = None) -> Response:
+    """`?canned=ID` (the canned-reply menu without JavaScript) opens the page with that reply, filled in for
+    this ticket, in the comment box."""
+    if canned is None:
+        return _ticket_page(request, ctx, staff, ticket_id)
+    try:
+        with ctx.db.reading() as session:
+            text = canned_replies.render_reply(ctx, session, staff.shop.id, canned, ticket_id)
+    except ValidationFailed as exc:
+        problem = "; ".join(e.message for e in exc.errors)
+        return _ticket_page(request, ctx, staff, ticket_id, status=422,
+                            errors={"body": f"That canned reply cannot be filled in for this ticket: {problem}"})
+    return _ticket_page(request, ctx, staff, ticket_id, values={"body": text, "canned": str(canned)})
 
 
 @router.post("/tickets/{ticket_id:int}/comments")
@@ -184,9 +196,9 @@ def change_status(ticket_id: Id, posted: PostedDep, ctx: ContextDep) -> Response
 
 @router.post("/ui/segments")
 def segments(body: SegmentsIn, staff: StaffDep) -> dict:
-    """The SMS box's live cost, as this shop would send the text (smart encoding, provider)."""
-    encoding, count, credits = cost_of(staff.shop, body.text)
-    return {"encoding": encoding, "segments": count, "credits": credits, "provider": staff.shop.provider}
+    """The SMS box's live cost, as this shop would send the text (smart encoding, provider), naming the characters
+    that make it UCS-2 and what it would cost spelled with plain ones."""
+    return cost_view(staff.shop, body.text)
 
 
 def _attachment_response(ctx, staff, attachment_id: int, thumbnail: bool) -> Response:
