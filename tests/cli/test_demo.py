@@ -68,13 +68,18 @@ def test_the_demo_says_it_is_running_only_once_its_port_answers(tmp_path):
                 with socket.create_connection(("127.0.0.1", port), timeout=2):
                     pass
                 break
-        while not any("Staff pages:" in s for s in seen):  # the URL line follows in the same banner
+        while not any("API key:" in s for s in seen):  # the URL and the owner's sign-in follow in the same banner
             line = out.get(timeout=10)
             assert line is not None, "".join(seen)
             seen.append(line)
-        url = re.search(r"Staff pages:\s+(\S+)", "".join(seen)).group(1)
-        assert url == f"http://127.0.0.1:{port}/"
-        assert httpx.get(url, timeout=10).status_code == 200  # the sign-in page
+        banner = "".join(seen)
+        url = re.search(r"Staff pages:\s+(\S+)", banner).group(1)
+        email, password = re.search(r"email (\S+), password (\S+)", banner).groups()
+        assert url == f"http://127.0.0.1:{port}/sign-in"
+        with httpx.Client(timeout=10) as browser:  # the printed owner signs in
+            nonce = re.search(r'name="signin_nonce" value="([^"]+)"', browser.get(url).text).group(1)
+            signed = browser.post(url, data={"email": email, "password": password, "signin_nonce": nonce})
+            assert signed.status_code == 303 and signed.headers["location"] == "/tickets"
         assert (tmp_path / "var" / "repairtext.db").exists()  # its data under the working directory
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=30) in (0, 130, -signal.SIGINT)  # Ctrl-C stops it, in time

@@ -101,7 +101,7 @@ def test_a_missing_staff_attachment_is_a_page_in_a_browser_and_problem_json_for_
     # Signed out, a browser is sent to sign in and back; a script is told to sign in again.
     signed_out = httpx.get(f"{live_server.url}/ui/attachments/{attachment.id}", headers=BROWSER)
     assert signed_out.status_code == 303
-    assert signed_out.headers["location"] == f"/?next=/ui/attachments/{attachment.id}"
+    assert signed_out.headers["location"] == f"/sign-in?next=/ui/attachments/{attachment.id}"
     assert httpx.get(f"{live_server.url}/ui/attachments/{attachment.id}").status_code == 401
 
     # The API keeps its contract whatever the client accepts.

@@ -96,7 +96,7 @@ def test_the_refused_switch_reads_at_390_px_without_sideways_scroll(browser, sho
 
     shop = shops.create()
     context = browser.new_context(viewport={"width": 390, "height": 844})
-    page = sign_in(context, live_server.url, shop.api_key)
+    page = sign_in(context, live_server.url, shop)
     page.goto(f"{live_server.url}/settings")
     page.get_by_label("Your own Flowroute account", exact=False).check()
     page.get_by_role("button", name="Save settings").click()

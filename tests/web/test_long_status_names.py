@@ -60,7 +60,7 @@ def test_the_status_menu_shows_a_long_name_whole_and_its_list_stays_in_the_windo
         browser, ctx, shops, live_server):  # noqa: F811
     shop, ticket = _shop_with_long_statuses(ctx, shops)
     context = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = sign_in(context, live_server.url, shop.api_key)
+    page = sign_in(context, live_server.url, shop)
     page.goto(f"{live_server.url}/tickets/{ticket['id']}")
     assert page.get_by_label("Ticket status").input_value() == WORDLESS
 
@@ -89,7 +89,7 @@ def test_the_status_menu_shows_a_long_name_whole_and_its_list_stays_in_the_windo
 def test_the_status_badge_stays_in_the_ticket_head_at_390_px(browser, ctx, shops, live_server):  # noqa: F811
     shop, ticket = _shop_with_long_statuses(ctx, shops)
     context = browser.new_context(viewport={"width": 390, "height": 844})
-    page = sign_in(context, live_server.url, shop.api_key)
+    page = sign_in(context, live_server.url, shop)
     page.goto(f"{live_server.url}/tickets/{ticket['id']}")
     badge = page.evaluate(MEASURE, ["#live-ticket-head .badge", "#live-ticket-head"])
     assert _inside(badge) and badge["scroll_width"] <= badge["client_width"], badge

@@ -53,6 +53,22 @@ class Subscription:
             self.overflowed = True
 
 
+def _deliver(subscriptions: list[Subscription], item: object) -> None:
+    """One wake-up per event loop, not one per stream: a shop with 40 open pages costs one call_soon_threadsafe
+    (a write to the loop's self-pipe) per event."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[Subscription]] = defaultdict(list)
+    for subscription in subscriptions:
+        by_loop[subscription.loop].append(subscription)
+    for loop, group in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # that event loop has closed already
+            loop.call_soon_threadsafe(_offer_each, group, item)
+
+
+def _offer_each(subscriptions: list[Subscription], item: object) -> None:
+    for subscription in subscriptions:
+        subscription.offer(item)
+
+
 class EventHub:
     def __init__(self, database_url: str, listen: bool):
         self._url, self._listen = database_url, listen
@@ -85,15 +101,12 @@ class EventHub:
         """From any thread."""
         with self._lock:
             targets = list(self._subscriptions.get(event.shop_id, ()))
-        for subscription in targets:
-            subscription.loop.call_soon_threadsafe(subscription.offer, event)
+        _deliver(targets, event)
 
     def _tell_everyone(self, item: object) -> None:
         with self._lock:
             everyone = [s for subs in self._subscriptions.values() for s in subs]
-        for subscription in everyone:
-            with contextlib.suppress(RuntimeError):  # that stream's event loop has closed already
-                subscription.loop.call_soon_threadsafe(subscription.offer, item)
+        _deliver(everyone, item)
 
     def _on_notify(self, payload: str | None) -> None:
         if payload is None:

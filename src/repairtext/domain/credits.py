@@ -49,5 +49,9 @@ def plan_spend(needed: int, monthly_remaining: int, addon_remaining: int) -> Spe
     return Spend(monthly=from_monthly, addon=needed - from_monthly)
 
 
+def is_low(total_remaining: int) -> bool:
+    return total_remaining <= LOW_CREDIT_THRESHOLD
+
+
 def crosses_low_threshold(total_after: int, already_alerted: bool) -> bool:
-    return total_after <= LOW_CREDIT_THRESHOLD and not already_alerted
+    return is_low(total_after) and not already_alerted

@@ -162,6 +162,21 @@ def summary(ctx: Context, session: Session, shop: Shop) -> CreditSummary:
     )
 
 
+def low_credits_left(ctx: Context, session: Session, shop: Shop) -> int | None:
+    """What every staff page's banner shows: the credits left while this month's low-credit alert stands (it was
+    recorded, see _maybe_alert_low, and a purchase or refund has not lifted the total back over the threshold);
+    None otherwise. One primary-key read of credit_balances, which mirrors the alert (`low_alert_month`), so it
+    costs a page next to nothing. A shop on its own Flowroute account spends no credits and is never warned."""
+    if shop.provider != "twilio":
+        return None
+    balance = session.get(CreditBalance, shop.id)
+    month = rules.month_of(ctx.clock.now(), shop.time_zone)
+    if balance is None or balance.month != month or balance.low_alert_month != month:
+        return None
+    total = balance.monthly_remaining + balance.addon_remaining
+    return total if rules.is_low(total) else None
+
+
 def do_buy_addon(ctx: Context, shop_id: int) -> AddonPurchase:
     with ctx.db.transaction() as session:
         return buy_addon(ctx, session, shop_id)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date
 
 from fastapi import APIRouter, Query, Request
@@ -51,13 +49,6 @@ def buy_addon(shop: ShopDep, ctx: ContextDep, request: Request,
     return answer_once(ctx, request, shop.id, idempotency_key, None, 201, AddonPurchasePublic, work)
 
 
-def _cell(value):
-    # Breakdowns become "comment=3;initial_problem=2" so the CSV stays one row a day.
-    if isinstance(value, dict):
-        return ";".join(f"{k}={v}" for k, v in sorted(value.items()))
-    return value
-
-
 @router.get("/reports/consumables")
 def consumables(shop: ShopDep, ctx: ContextDep, session: SessionDep,
                 from_: date | None = Query(default=None, alias="from"), to: date | None = None,
@@ -65,10 +56,5 @@ def consumables(shop: ShopDep, ctx: ContextDep, session: SessionDep,
     report = reports.consumables(ctx, session, must_get(session, Shop, shop.id), from_, to)
     if format == "json":
         return report
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=reports.CSV_COLUMNS)
-    writer.writeheader()
-    for row in report["days"]:
-        writer.writerow({k: _cell(row.get(k, 0)) for k in reports.CSV_COLUMNS})
-    return Response(out.getvalue(), media_type="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="consumables-{report["from"]}-{report["to"]}.csv"'})
+    return Response(reports.csv_text(report), media_type="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{reports.csv_filename(report)}"'})

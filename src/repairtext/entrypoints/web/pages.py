@@ -23,6 +23,7 @@ from repairtext.entrypoints.web import (
     routes_account,
     routes_auth,
     routes_canned,
+    routes_credits,
     routes_customers,
     routes_inbox,
     routes_portal,
@@ -71,7 +72,7 @@ async def _answer(response: Response | Awaitable[Response]) -> Response:
 
 def install(app: FastAPI) -> None:
     for module in (routes_auth, routes_tickets, routes_ticket_edit, routes_customers, routes_templates, routes_canned,
-                   routes_account, routes_staff, routes_inbox, routes_portal, demo_reply):
+                   routes_credits, routes_account, routes_staff, routes_inbox, routes_portal, demo_reply):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

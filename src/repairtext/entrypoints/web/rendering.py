@@ -16,7 +16,7 @@ from starlette.responses import Response
 from repairtext.domain.phones import display
 from repairtext.domain.receipt_words import provider_name
 from repairtext.entrypoints.web import auth, queries
-from repairtext.services import desk
+from repairtext.services import credits, desk
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
@@ -96,14 +96,16 @@ def page(request: Request, name: str, *, staff: auth.Staff | None = None, status
          tz: str | None = None, portal: bool = False, **data) -> Response:
     ctx = request.app.state.ctx
     inbox_count = needs_reply = 0
+    low_credits = None
     if staff is not None:
         with ctx.db.reading() as session:
             inbox_count = queries.inbox_count(session, staff.shop.id)
             needs_reply = desk.needs_reply_count(session, staff.shop.id)
+            low_credits = credits.low_credits_left(ctx, session, staff.shop)
     flash = auth.read_flash(ctx, request)
     context = {"staff": staff, "shop": staff.shop if staff else None, "csrf": staff.csrf if staff else "",
                "flash": flash, "nav": nav, "portal": portal, "inbox_count": inbox_count,
-               "needs_reply_count": needs_reply, "errors": {}, "values": {},
+               "needs_reply_count": needs_reply, "low_credits": low_credits, "errors": {}, "values": {},
                "tz": tz or (staff.shop.time_zone if staff else "UTC"), **data}
     response = templates.TemplateResponse(request, name, context, status_code=status,
                                           headers=PORTAL_HEADERS if portal else STAFF_HEADERS)

@@ -1,17 +1,16 @@
-"""The shop's account: credits and usage, add-on packs, and settings (provider, numbers, time zone, quiet hours,
-API keys)."""
+"""The shop's settings: provider, numbers, time zone, quiet hours, API keys (credits: routes_credits.py)."""
 
 from __future__ import annotations
 
 from functools import cache
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import available_timezones
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from repairtext.adapters.db.models import Shop
 from repairtext.adapters.db.rows import must_get
-from repairtext.domain.errors import AddonsNotYetAvailable, Conflict, ValidationFailed
+from repairtext.domain.errors import Conflict, ValidationFailed
 from repairtext.entrypoints.api.deps import ContextDep
 from repairtext.entrypoints.api.routes_api_keys import key_view
 from repairtext.entrypoints.api.schemas import ShopUpdate
@@ -19,36 +18,9 @@ from repairtext.entrypoints.api.views import shop_view
 from repairtext.entrypoints.web.auth import PostedDep, StaffDep, flash
 from repairtext.entrypoints.web.forms import field_errors, see_other, validated
 from repairtext.entrypoints.web.rendering import page
-from repairtext.services import api_keys, credits, reports, shops
+from repairtext.services import api_keys, shops
 
 router = APIRouter(include_in_schema=False)
-
-
-@router.get("/credits")
-def credits_page(request: Request, staff: StaffDep, ctx: ContextDep) -> Response:
-    with ctx.db.transaction() as session:
-        shop = must_get(session, Shop, staff.shop.id)
-        summary = credits.summary(ctx, session, shop)
-        report = reports.consumables(ctx, session, shop, None, None)
-    today = ctx.clock.now().astimezone(ZoneInfo(staff.shop.time_zone)).date()
-    return page(request, "credits.html", staff=staff, nav="credits", summary=summary, report=report,
-                plan_label=ctx.catalog.plan(summary.plan).label, pack=ctx.catalog.addon,
-                addons_later=today < summary.addons_available_from,
-                days=[d for d in report["days"] if any(d[k] for k in ("texts", "granted", "expired", "addons_bought",
-                                                                      "refunded", "monthly_used", "addon_used"))])
-
-
-@router.post("/credits/addons")
-def buy_addon(posted: PostedDep, ctx: ContextDep) -> Response:
-    posted.staff.require_owner()
-    response = see_other("/credits")
-    try:
-        purchase = credits.do_buy_addon(ctx, posted.staff.shop.id)
-    except AddonsNotYetAvailable as exc:
-        message = str(exc)
-        return flash(ctx, response, message[:1].upper() + message[1:] + ".", "error")
-    return flash(ctx, response, f"Bought an add-on pack: {purchase.credits:,} credits for "
-                                f"${purchase.price_cents / 100:,.2f}. They roll over until used.")
 
 
 @cache

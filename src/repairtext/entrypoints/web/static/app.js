@@ -428,7 +428,7 @@ window.addEventListener("load", () => {
   if (first) requestAnimationFrame(() => first.focus());
 });
 
-// Buying costs money: ask once more.
+// Revoking a key cannot be undone: ask once more (buying an add-on has a confirmation page of its own).
 document.querySelectorAll("form[data-confirm]").forEach((form) => {
   form.addEventListener("submit", (event) => {
     if (!window.confirm(form.dataset.confirm)) event.preventDefault();
