@@ -14,6 +14,7 @@ def test_every_endpoint_hides_other_shops(shops):
         a.api.patch(f"/api/v1/customers/{customer['id']}", json={"name": "Hacked"}),
         a.api.get(f"/api/v1/tickets/{ticket['id']}"),
         a.api.patch(f"/api/v1/tickets/{ticket['id']}", json={"status": "Resolved"}),
+        a.api.patch(f"/api/v1/tickets/{ticket['id']}", json={"subject": "Hacked", "problem": "x"}),
         a.api.get(f"/api/v1/tickets/{ticket['id']}/comments"),
         a.api.post(f"/api/v1/tickets/{ticket['id']}/comments", json={"body": "hi", "sms_body": "hi"}),
         a.api.post("/api/v1/templates/preview", json={"body": "x", "ticket_id": ticket["id"]}),
@@ -21,10 +22,14 @@ def test_every_endpoint_hides_other_shops(shops):
     for response in attempts:
         assert response.status_code in (404, 422), (response.request.url, response.status_code, response.text)
     assert a.api.post("/api/v1/tickets", json={"customer_id": customer["id"], "subject": "x"}).status_code == 422
+    own = a.ticket(a.customer("A's own")["id"])
+    taken = a.api.patch(f"/api/v1/tickets/{own['id']}", json={"customer_id": customer["id"]})
+    assert taken.status_code == 422 and [e["field"] for e in taken.json()["errors"]] == ["customer_id"]
     assert a.messages(ticket_id=ticket["id"]) == []
     assert a.api.get("/api/v1/inbox").json() == []
 
     # Nothing changed on B's side.
     assert b.api.get(f"/api/v1/customers/{customer['id']}").json()["name"] == customer["name"]
     assert b.api.get(f"/api/v1/tickets/{ticket['id']}").json()["status"] == "New"
+    assert b.api.get(f"/api/v1/tickets/{ticket['id']}").json()["subject"] == ticket["subject"]
     assert [c["body"] for c in b.comments(ticket["id"]) if c["author"] == "staff"] == ["secret"]

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
-from repairtext.adapters.db.models import Customer, CustomerPhone, Shop
+from repairtext.adapters.db.models import Customer, CustomerPhone, Message, Shop
 from repairtext.adapters.db.rows import must_get
 from repairtext.bootstrap import Context
 from repairtext.domain.errors import NotFound, ValidationFailed
@@ -45,7 +45,9 @@ def get_customer(session: Session, shop_id: int, customer_id: int) -> Customer:
 
 
 def do_create_customer(ctx: Context, shop_id: int, *, name: str, email: str | None, sms_enabled: bool,
-                       phones: list[dict]) -> Customer:
+                       phones: list[dict], claim_inbox_texts: bool = False) -> Customer:
+    """`claim_inbox_texts`: the customer is added for texts waiting in the inbox from a number nobody had (the
+    inbox's "New customer with this number"); those texts become theirs, ready to be placed on their tickets."""
     with ctx.db.transaction() as session:
         shop = must_get(session, Shop, shop_id)
         parsed = parse_phones(phones, shop.country)
@@ -54,6 +56,12 @@ def do_create_customer(ctx: Context, shop_id: int, *, name: str, email: str | No
         customer.phones = [CustomerPhone(shop_id=shop_id, e164=n, type=t) for n, t in parsed]
         session.add(customer)
         session.flush()
+        if claim_inbox_texts and parsed:
+            session.execute(update(Message).where(
+                Message.shop_id == shop_id, Message.direction == "inbound", Message.inbox_state == "triage",
+                Message.customer_id.is_(None), Message.from_number.in_([n for n, _ in parsed]),
+            ).values(customer_id=customer.id,
+                     routing_reason=f"no customer had this number when it came; {customer.name} was added with it"))
         return get_customer(session, shop_id, customer.id)
 
 

@@ -77,6 +77,13 @@ def of_customers(session: Session, customers: Iterable[Customer]) -> dict[int, O
     return {customer_id: hit for (_, _, customer_id), hit in found.items() if customer_id}
 
 
+def of_numbers(session: Session, shop_id: int, numbers: Iterable[str]) -> dict[str, OptedOut]:
+    """The reader, number by number (a customer's page shows each phone's own opt-out, also one older than
+    the customer): e164 -> opt-out, for the numbers opted out."""
+    found = opted_out(session, [(shop_id, n, None) for n in numbers])
+    return {e164: hit for (_, e164, _), hit in found.items() if e164}
+
+
 def do_opt_out(session: Session, shop_id: int, e164: str, now: datetime, source: str = KEYWORD) -> None:
     """The number may not be texted by this shop from `now` on (the first opt-out's time is kept)."""
     if not e164:

@@ -6,6 +6,7 @@ The worker (services/sending.py) sends what is queued here; nothing here talks t
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -134,16 +135,29 @@ def queue_text(ctx: Context, session: Session, shop: Shop, *, to: str, body: str
     return messages
 
 
+@dataclass(frozen=True)
+class Texting:
+    to: str  # the mobile number a text goes to ("" when there is none)
+    refusal: Refusal | None  # None: the customer may be texted (credits are checked where they are debited)
+
+
+def check_texting(ctx: Context, session: Session, shop: Shop, customer: Customer) -> Texting:
+    """Whether `customer` may be texted now, and at which number: the one rule (domain/eligibility), asked the
+    same way by every text queued and by every page that says so beforehand."""
+    recipient = recipient_of(session, customer)
+    problem = provider_problem(ctx, shop)
+    return Texting(recipient.mobile_numbers[0] if recipient.mobile_numbers else "",
+                   check_can_text(recipient, provider_ready=not problem, provider_problem=problem))
+
+
 def do_text_customer_about_ticket(ctx: Context, session: Session, shop: Shop, ticket: Ticket, body: str,
                                   trigger: str, *, comment_id: int | None = None,
                                   automatic: bool = False) -> list[Message]:
     """The one path every ticket text takes: who may be texted is decided here, with a reason if not."""
     customer = ticket.customer
     now = ctx.clock.now()
-    recipient = recipient_of(session, customer)
-    to = recipient.mobile_numbers[0] if recipient.mobile_numbers else ""
-    problem = provider_problem(ctx, shop)
-    refusal = check_can_text(recipient, provider_ready=not problem, provider_problem=problem)
+    texting = check_texting(ctx, session, shop, customer)
+    to, refusal = texting.to, texting.refusal
     if refusal is None:
         try:
             return queue_text(ctx, session, shop, to=to, body=body, trigger=trigger, ticket=ticket,

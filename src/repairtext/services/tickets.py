@@ -1,5 +1,5 @@
-"""Tickets: opening one (the Initial Problem text), changing its status (status templates), commenting
-(a comment's SMS text is apart from its body)."""
+"""Tickets: opening one (the Initial Problem text), editing it (subject, problem, customer) and changing its
+status (status templates), commenting (a comment's SMS text is apart from its body)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from repairtext.domain.eligibility import Refusal
 from repairtext.domain.errors import NotFound, ValidationFailed
 from repairtext.domain.staff import Author
 from repairtext.services import events, templates
-from repairtext.services.comments import add_comment
+from repairtext.services.comments import add_comment, add_system_note
 from repairtext.services.customers import check_text, get_customer
 from repairtext.services.outbound import do_refuse_text_about_ticket, do_text_customer_about_ticket
 from repairtext.services.shops import status_names
@@ -79,23 +79,58 @@ def open_ticket(ctx: Context, session: Session, shop_id: int, *, customer_id: in
 
 
 def do_change_status(ctx: Context, shop_id: int, ticket_id: int, status: str) -> Ticket:
-    with ctx.db.transaction() as session:
-        ticket = change_status(ctx, session, shop_id, ticket_id, status)
-    ctx.notify_work()
-    return ticket
+    return do_update_ticket(ctx, shop_id, ticket_id, {"status": status})
 
 
 def change_status(ctx: Context, session: Session, shop_id: int, ticket_id: int, status: str) -> Ticket:
     """Inside the caller's transaction."""
+    return update_ticket(ctx, session, shop_id, ticket_id, {"status": status})
+
+
+def do_update_ticket(ctx: Context, shop_id: int, ticket_id: int, changes: dict, by: Author | None = None) -> Ticket:
+    with ctx.db.transaction() as session:
+        ticket = update_ticket(ctx, session, shop_id, ticket_id, changes, by)
+    ctx.notify_work()
+    return ticket
+
+
+def update_ticket(ctx: Context, session: Session, shop_id: int, ticket_id: int, changes: dict,
+                  by: Author | None = None) -> Ticket:
+    """Inside the caller's transaction: any of `subject`, `problem`, `customer_id` (a customer of the same shop)
+    and `status` (which sends its template). Everything is checked before anything changes; one ticket.updated
+    event for the lot. Editing is not activity: only a new status moves the ticket up the desk. A move to
+    another customer leaves a hidden note saying from whom, to whom and, given `by`, who moved it."""
     ticket = get_ticket(session, shop_id, ticket_id)
-    names = status_names(session, shop_id)
-    if status not in names:
-        raise ValidationFailed.on("status", f"unknown status {status!r}; use one of: {', '.join(names)}")
+    subject = check_text("subject", changes["subject"]) if "subject" in changes else ticket.subject
+    problem = (changes.get("problem") or "") if "problem" in changes else ticket.problem
+    customer = ticket.customer
+    if "customer_id" in changes and changes["customer_id"] != ticket.customer_id:
+        try:
+            customer = get_customer(session, shop_id, changes["customer_id"])
+        except NotFound:
+            raise ValidationFailed.on("customer_id", f"no customer {changes['customer_id']} in this shop") from None
+    status = changes.get("status") or ticket.status
     if status != ticket.status:
-        ticket.status, ticket.updated_at = status, ctx.clock.now()
-        ticket.last_activity_at = ticket.updated_at
-        session.flush()
-        events.record(session, shop_id, events.TICKET_UPDATED, ticket.updated_at, ticket_id=ticket.id)
+        names = status_names(session, shop_id)
+        if status not in names:
+            raise ValidationFailed.on("status", f"unknown status {status!r}; use one of: {', '.join(names)}")
+    now = ctx.clock.now()
+    edited = (subject, problem, customer.id) != (ticket.subject, ticket.problem, ticket.customer_id)
+    if customer.id != ticket.customer_id:
+        mover = f" by {by.name}" if by else ""
+        add_system_note(session, ticket, f"Moved from {ticket.customer.name} to {customer.name}{mover}.", now)
+        ticket.customer_id, ticket.customer = customer.id, customer
+    ticket.subject, ticket.problem = subject, problem
+    moved = status != ticket.status
+    if moved:
+        ticket.status, ticket.last_activity_at = status, now
+    if not (edited or moved):
+        return ticket
+    ticket.updated_at = now
+    session.flush()
+    events.record(session, shop_id, events.TICKET_UPDATED, now, ticket_id=ticket.id)
+    if moved:
+        # After the edits: the template speaks of the ticket as it now is, to the customer it now belongs to.
         _send_template(ctx, session, must_get(session, Shop, shop_id), ticket, templates.STATUS_PREFIX + status)
     return ticket
 

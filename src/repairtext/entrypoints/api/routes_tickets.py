@@ -71,8 +71,9 @@ def get_ticket(ticket_id: Id, shop: ShopDep, session: SessionDep, ctx: ContextDe
 def patch_ticket(ticket_id: Id, body: TicketUpdate, shop: ShopDep, ctx: ContextDep, request: Request,
                  idempotency_key: IdempotencyKeyDep = None) -> JSONResponse:
     def work(session) -> dict:
-        return ticket_view(tickets.change_status(ctx, session, shop.id, ticket_id, body.status),
-                           ctx.settings.public_url)
+        changes = body.model_dump(exclude_unset=True)
+        ticket = tickets.update_ticket(ctx, session, shop.id, ticket_id, changes, by=api_author(request))
+        return ticket_view(ticket, ctx.settings.public_url)
 
     return answer_once(ctx, request, shop.id, idempotency_key, body, 200, TicketPublic, work)
 

@@ -9,10 +9,9 @@ never an OverflowError from SQLite or "bigint out of range" from PostgreSQL.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
-from pydantic.json_schema import SkipJsonSchema
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 PhoneTypeName = Literal["mobile", "home", "work", "other"]
 
@@ -28,8 +27,15 @@ def _not_null(value: Any) -> Any:
 
 
 T = TypeVar("T")
-# A PATCH field that may be absent but never null (null would blank a column that must have a value).
-NotNull = Annotated[T | SkipJsonSchema[None], AfterValidator(_not_null)]
+# A PATCH field that may be absent but never null (null would blank a column that must have a value). Pydantic
+# validates it as T alone (defaults are never validated, so None means "absent"): a union with None would
+# report a bad value twice, under made-up names ("name.constrained-str", "name.none") instead of the field's.
+if TYPE_CHECKING:
+    NotNull = Annotated[T | None, "absent, or a value (never null)"]
+else:
+    class NotNull:
+        def __class_getitem__(cls, item):
+            return Annotated[item, BeforeValidator(_not_null)]
 
 
 def _unstorable(value: Any) -> str | None:
@@ -102,7 +108,13 @@ class TicketCreate(Strict):
 
 
 class TicketUpdate(Strict):
-    status: str = Field(min_length=1, max_length=60)
+    """Absent fields stay as they are; null is refused (422). `customer_id` moves the ticket to another customer
+    of the same shop (any other id is a 422 naming the field)."""
+
+    status: NotNull[Annotated[str, Field(min_length=1, max_length=60)]] = None
+    subject: NotNull[Annotated[str, Field(min_length=1, max_length=200)]] = None
+    problem: NotNull[Annotated[str, Field(max_length=10_000)]] = None
+    customer_id: NotNull[Id] = None
 
 
 class TicketPublic(BaseModel):

@@ -9,11 +9,11 @@ from sqlalchemy.orm import Session
 from repairtext.adapters.db.models import Shop
 from repairtext.adapters.db.rows import must_get
 from repairtext.bootstrap import Context
-from repairtext.domain.eligibility import check_can_text
 from repairtext.entrypoints.api.views import comment_view, customer_view, message_view, ticket_view
 from repairtext.entrypoints.web import queries
+from repairtext.entrypoints.web.texting import verdict
 from repairtext.services import canned_replies, credits, opt_outs, templates, tickets
-from repairtext.services.outbound import provider_problem, recipient_of
+from repairtext.services.outbound import check_texting
 from repairtext.services.shops import status_names
 
 
@@ -60,9 +60,7 @@ def ticket_page(ctx: Context, session: Session, shop_id: int, ticket_id: int) ->
     for m in queries.ticket_messages(session, shop_id, ticket_id):
         view = message_view(m)
         messages.append(dict(view, comment_id=m.comment_id, outcome=why_not_delivered(view)))
-    problem = provider_problem(ctx, shop)
-    refusal = check_can_text(recipient_of(session, ticket.customer), provider_ready=not problem,
-                             provider_problem=problem)
+    texting = check_texting(ctx, session, shop, ticket.customer)
     with_text = {t.trigger for t in templates.list_templates(session, shop_id) if t.body}
     entries = timeline(comments, messages)
     movable = any(e.get("received") and e["comment"]["author"] == "customer" for e in entries if "comment" in e)
@@ -74,7 +72,8 @@ def ticket_page(ctx: Context, session: Session, shop_id: int, ticket_id: int) ->
         "move_choices": queries.move_choices(session, shop_id, ticket) if movable else [],
         "statuses": [{"name": s, "texts": templates.STATUS_PREFIX + s in with_text}
                      for s in status_names(session, shop_id)],
-        "cannot_text": refusal.reason if refusal else None,
+        "cannot_text": texting.refusal.reason if texting.refusal else None,
+        "texting": verdict(texting, ticket.customer.id, back=f"/tickets/{ticket.id}"),
         "credits_left": credits.summary(ctx, session, shop).total_remaining,
         "provider": shop.provider,
         "canned": [{"id": r.id, "title": r.title} for r in canned_replies.list_replies(session, shop_id)],

@@ -41,3 +41,13 @@ def field_errors(exc: ValidationFailed, aliases: dict[str, str] | None = None) -
 def see_other(url: str) -> RedirectResponse:
     """Redirect-after-post: reloading the next page never posts the form again."""
     return RedirectResponse(url, status_code=303)
+
+
+_LOCAL_PATH = re.compile(r"/(?![/\\])[A-Za-z0-9/_.~%=&?#-]{0,300}")
+
+
+def safe_next(value: str | None, default: str) -> str:
+    """Where to go after a form: only a path on this site ("/tickets/12"), never "//evil.example" or
+    "https://…", so a crafted link cannot send staff elsewhere after they save."""
+    value = (value or "").strip()
+    return value if _LOCAL_PATH.fullmatch(value) else default

@@ -24,10 +24,12 @@ from repairtext.entrypoints.web import (
     routes_auth,
     routes_canned,
     routes_credits,
+    routes_customers,
     routes_inbox,
     routes_portal,
     routes_staff,
     routes_templates,
+    routes_ticket_edit,
     routes_tickets,
 )
 from repairtext.entrypoints.web.forms import see_other
@@ -69,8 +71,8 @@ async def _answer(response: Response | Awaitable[Response]) -> Response:
 
 
 def install(app: FastAPI) -> None:
-    for module in (routes_auth, routes_tickets, routes_templates, routes_canned, routes_credits, routes_account,
-                   routes_staff, routes_inbox, routes_portal, demo_reply):
+    for module in (routes_auth, routes_tickets, routes_ticket_edit, routes_customers, routes_templates, routes_canned,
+                   routes_credits, routes_account, routes_staff, routes_inbox, routes_portal, demo_reply):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

@@ -3,7 +3,9 @@ portal, on the ticket's secret token), so nothing of another shop can show up on
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import datetime
+
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from repairtext.adapters.db.models import Attachment, Comment, Customer, Message, Ticket
@@ -87,3 +89,44 @@ def refusal_since(session: Session, shop_id: int, ticket_id: int, since) -> Mess
     return session.scalar(select(Message).where(
         Message.shop_id == shop_id, Message.ticket_id == ticket_id, Message.direction == "outbound",
         Message.status == "rejected", Message.created_at >= since).order_by(Message.id.desc()).limit(1))
+
+
+def customer_count(session: Session, shop_id: int, up_to: int = desk.COUNT_UP_TO) -> int:
+    """How many customers the shop has, counted up to `up_to` + 1 (the list says "1,000+" past it)."""
+    ids = select(Customer.id).where(Customer.shop_id == shop_id).limit(up_to + 1).subquery()
+    return session.scalar(select(func.count()).select_from(ids)) or 0
+
+
+def ticket_summaries(session: Session, shop_id: int, customer_ids: list[int]) -> dict[int, tuple[int, datetime]]:
+    """customer id -> (how many tickets, when the latest was last active), for one page of customers."""
+    if not customer_ids:
+        return {}
+    rows = session.execute(select(Ticket.customer_id, func.count(), func.max(Ticket.last_activity_at))
+                           .where(Ticket.shop_id == shop_id, Ticket.customer_id.in_(customer_ids))
+                           .group_by(Ticket.customer_id))
+    return {customer_id: (count, latest) for customer_id, count, latest in rows}
+
+
+def customer_texts(session: Session, shop_id: int, customer_id: int, numbers: list[str],
+                   limit: int = 20) -> list[Message]:
+    """The customer's latest texts, both ways, newest first: those on their tickets that were theirs, and every
+    text sent to one of their numbers (also about a ticket since moved to someone else). Two indexed look-ups
+    (ix_messages_shop_ticket, ix_messages_shop_to_created), each bounded."""
+    theirs = select(Ticket.id).where(Ticket.shop_id == shop_id, Ticket.customer_id == customer_id)
+    on_tickets = (select(Message.id).where(Message.shop_id == shop_id, Message.ticket_id.in_(theirs),
+                                           Message.customer_id == customer_id)
+                  .order_by(Message.id.desc()).limit(limit))
+    ids = set(session.scalars(on_tickets))
+    if numbers:
+        ids |= set(session.scalars(select(Message.id).where(
+            Message.shop_id == shop_id, Message.direction == "outbound", Message.to_number.in_(numbers))
+            .order_by(Message.created_at.desc()).limit(limit)))
+    if not ids:
+        return []
+    return list(session.scalars(select(Message).where(Message.id.in_(ids)).order_by(Message.id.desc()).limit(limit)))
+
+
+def inbox_text(session: Session, shop_id: int, message_id: int) -> Message | None:
+    """A text still waiting in the inbox (for the customer form started from it)."""
+    return session.scalar(select(Message).where(Message.id == message_id, Message.shop_id == shop_id,
+                                                Message.direction == "inbound", Message.inbox_state == "triage"))

@@ -48,6 +48,8 @@ def _when(context, value: datetime | None, style: str = "short") -> str:
         return local.strftime("%b %-d, %Y")
     if style == "precise":  # a status history: receipts come seconds apart, and support asks "which zone?"
         return local.strftime("%b %-d, %-I:%M:%S %p %Z")
+    if style == "stamp":  # a moment on record, such as an opt-out: "3 Nov 2026 14:02"
+        return local.strftime("%-d %b %Y %H:%M")
     return local.strftime("%b %-d, %-I:%M %p")
 
 

@@ -7,9 +7,19 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from repairtext.adapters.db.models import Shop
+from repairtext.adapters.db.rows import must_get
 from repairtext.domain.errors import NotFound, ValidationFailed
 from repairtext.entrypoints.api.deps import ContextDep
-from repairtext.entrypoints.api.schemas import CommentCreate, CommentMoveIn, CustomerCreate, Id, SegmentsIn, TicketCreate
+from repairtext.entrypoints.api.schemas import (
+    MAX_ID,
+    CommentCreate,
+    CommentMoveIn,
+    CustomerCreate,
+    Id,
+    SegmentsIn,
+    TicketCreate,
+)
 from repairtext.entrypoints.api.views import customer_view, ticket_view
 from repairtext.entrypoints.files import attachment_response
 from repairtext.entrypoints.web import conversation, queries
@@ -17,7 +27,9 @@ from repairtext.entrypoints.web.auth import PostedDep, StaffDep, flash
 from repairtext.entrypoints.web.forms import field_errors, see_other, validated
 from repairtext.entrypoints.web.rendering import page
 from repairtext.entrypoints.web.text_costs import cost_view
-from repairtext.services import canned_replies, comment_moves, customers, desk, opt_outs, tickets
+from repairtext.entrypoints.web.texting import verdict
+from repairtext.services import canned_replies, comment_moves, customers, desk, inbox, opt_outs, tickets
+from repairtext.services.outbound import check_texting
 from repairtext.services.shops import status_names
 
 router = APIRouter(include_in_schema=False)
@@ -33,10 +45,13 @@ def _tickets_page(request: Request, ctx, staff, *, failed: str = "", errors: dic
     """The list (most recent activity first, with the filters and search in the query string) and the forms."""
     params = request.query_params
     show = params.get("show", "open") if params.get("show") in SHOWING else "open"
+    of_customer = _id_or_none(params.get("customer_id"))
     wanted = desk.TicketFilter(q=(params.get("q") or "")[:100] or None, status=params.get("status") or None,
-                               open=SHOWING[show], needs_reply=True if params.get("needs_reply") else None)
+                               open=SHOWING[show], needs_reply=True if params.get("needs_reply") else None,
+                               customer_id=of_customer)
     offset = max(0, min(int(params.get("from", "0")) if params.get("from", "0").isdigit() else 0, 10**9))
-    chosen = values.get("customer_id") if values else None
+    chosen = _id_or_none((values or {}).get("customer_id")) or of_customer
+    values = {**(values or {}), "customer_id": str(chosen or "")}
     with ctx.db.reading() as session:
         try:
             listing = desk.list_tickets(session, staff.shop.id, wanted, limit=LIST_PAGE,
@@ -45,27 +60,50 @@ def _tickets_page(request: Request, ctx, staff, *, failed: str = "", errors: dic
             listing, offset = desk.list_tickets(session, staff.shop.id, wanted, limit=LIST_PAGE), 0
         total = desk.count_tickets(session, staff.shop.id, wanted, region=staff.shop.country)
         listed = [dict(ticket_view(t, ctx.settings.public_url), customer_name=t.customer.name) for t in listing.items]
-        choices = queries.customer_choices(session, staff.shop.id, int(chosen) if chosen and str(chosen).isdigit() else None)
-        opted_out = opt_outs.of_customers(session, choices)
-        people = [customer_view(c, opted_out.get(c.id)) for c in choices]
         statuses = status_names(session, staff.shop.id)
+        form = _open_ticket_form(ctx, session, staff, chosen,
+                                 _id_or_none(values.get("from_inbox") or params.get("from_inbox")))
+        filtered_by = next((c["name"] for c in form["customers"] if c["id"] == of_customer), None)
     base = {k: v for k, v in {"q": wanted.q, "status": wanted.status, "show": show,
-                              "needs_reply": "1" if wanted.needs_reply else None}.items() if v}
+                              "needs_reply": "1" if wanted.needs_reply else None,
+                              "customer_id": of_customer}.items() if v}
     next_url = (f"/tickets?{urlencode({**base, 'cursor': listing.next_cursor, 'from': offset + len(listed)})}"
                 if listing.next_cursor else None)
-    return page(request, "tickets.html", staff=staff, nav="tickets", tickets=listed, customers=people,
-                failed=failed, errors=errors or {}, values=values or {}, status=status, filters=base, show=show,
-                statuses=statuses, total=total, first=offset + 1, next_url=next_url,
-                first_page_url=f"/tickets?{urlencode(base)}")
+    return page(request, "tickets.html", staff=staff, nav="tickets", tickets=listed, failed=failed,
+                errors=errors or {}, values=values, status=status, filters=base, show=show, statuses=statuses,
+                total=total, first=offset + 1, next_url=next_url, first_page_url=f"/tickets?{urlencode(base)}",
+                filtered_by=filtered_by, **form)
+
+
+def _open_ticket_form(ctx, session, staff, chosen: int | None, from_inbox: int | None) -> dict:
+    """The new-ticket form: the customer choices, whether the chosen one can be texted (the rule every text is
+    held to), and the inbox text it will place, if it was opened for one."""
+    choices = queries.customer_choices(session, staff.shop.id, chosen)
+    opted_out = opt_outs.of_customers(session, choices)
+    picked = next((c for c in choices if c.id == chosen), None)
+    texting = verdict(check_texting(ctx, session, must_get(session, Shop, staff.shop.id), picked), picked.id,
+                      back=f"/tickets?customer={picked.id}#open-ticket") if picked else None
+    waiting = queries.inbox_text(session, staff.shop.id, from_inbox) if from_inbox else None
+    return {"customers": [customer_view(c, opted_out.get(c.id)) for c in choices], "texting": texting,
+            "placing": {"id": waiting.id, "from": waiting.from_number, "body": waiting.body} if waiting else None}
+
+
+def _id_or_none(value) -> int | None:
+    text = str(value or "")
+    return int(text) if text.isdigit() and 0 < int(text) <= MAX_ID else None
 
 
 @router.get("/tickets")
 def list_tickets(request: Request, staff: StaffDep, ctx: ContextDep, customer: Id | None = None) -> Response:
+    """`?customer=` picks the new-ticket form's customer (and says whether they can be texted); `?customer_id=`
+    lists only that customer's tickets, and picks them too."""
     return _tickets_page(request, ctx, staff, values={"customer_id": str(customer or "")})
 
 
 @router.post("/tickets")
 def open_ticket(request: Request, posted: PostedDep, ctx: ContextDep) -> Response:
+    if posted.checked("check"):  # "Check texting" without JavaScript: the form again, with the verdict
+        return _tickets_page(request, ctx, posted.staff, failed="ticket", values=posted.form)
     try:
         body = validated(TicketCreate, {"customer_id": posted.get("customer_id") or None,
                                         "subject": posted.get("subject").strip(), "problem": posted.get("problem")},
@@ -76,7 +114,15 @@ def open_ticket(request: Request, posted: PostedDep, ctx: ContextDep) -> Respons
     except ValidationFailed as exc:
         return _tickets_page(request, ctx, posted.staff, failed="ticket", errors=field_errors(exc),
                              values=posted.form, status=422)
-    return flash(ctx, see_other(f"/tickets/{ticket.id}"), f"Opened ticket #{ticket.number}.")
+    opened = f"Opened ticket #{ticket.number}."
+    if from_inbox := _id_or_none(posted.get("from_inbox")):  # opened for a text waiting in the inbox
+        try:
+            inbox.do_assign(ctx, posted.staff.shop.id, from_inbox, ticket.id, by=posted.staff.account.name)
+            opened = f"Opened ticket #{ticket.number} and placed the text on it."
+        except (NotFound, ValidationFailed):
+            return flash(ctx, see_other(f"/tickets/{ticket.id}"),
+                         f"{opened} The text was no longer in the inbox (someone may have placed it already).", "error")
+    return flash(ctx, see_other(f"/tickets/{ticket.id}"), opened)
 
 
 @router.post("/customers")

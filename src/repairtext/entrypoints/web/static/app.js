@@ -378,6 +378,56 @@ document.querySelectorAll("button[data-confirm]").forEach((button) => {
   });
 });
 
+// The new-ticket form says whether the chosen customer can be texted, as the choice changes (the server
+// decides, by the rule every text is held to; without JavaScript, "Check texting" asks the same).
+function setUpTextingVerdict(select) {
+  const output = document.getElementById(select.dataset.textingVerdict);
+  if (!output) return;
+  const idle = "Choose a customer to see whether they can be texted.";
+  let latest = 0;
+  select.form.querySelectorAll("[data-hide-with-js]").forEach((button) => { button.hidden = true; });
+
+  function show(tone, message, fixUrl, fixLabel) {
+    output.classList.remove("callout-ok", "callout-warn", "callout-info");
+    output.classList.add(tone);
+    output.textContent = message;
+    if (fixUrl) {
+      const link = document.createElement("a");
+      link.href = fixUrl;
+      link.textContent = fixLabel;
+      output.append(" ", link);
+    }
+  }
+
+  select.addEventListener("change", async () => {
+    const mine = ++latest;
+    if (!select.value) { show("callout-info", idle); return; }
+    const back = `/tickets?customer=${encodeURIComponent(select.value)}#open-ticket`;
+    try {
+      const response = await fetch(`/ui/customers/${encodeURIComponent(select.value)}/texting?back=${encodeURIComponent(back)}`,
+        { credentials: "same-origin", headers: { "Accept": "application/json" } });
+      if (mine !== latest) return;
+      if (response.status === 401) { show("callout-warn", "Signed out: reload the page to sign in again."); return; }
+      if (!response.ok) { show("callout-warn", "Could not check whether this customer can be texted."); return; }
+      const verdict = await response.json();
+      show(verdict.can_text ? "callout-ok" : "callout-warn", `${verdict.message}.`, verdict.fix_url, verdict.fix_label);
+    } catch (error) {
+      if (mine === latest) show("callout-warn", "Could not reach the server to check texting.");
+    }
+  });
+}
+
+document.querySelectorAll("select[data-texting-verdict]").forEach(setUpTextingVerdict);
+
+// A link to a part of a form (the customer's phones, from "Cannot text: no phone typed mobile") puts the
+// cursor in its first field. After "load": the browser's own move to the #part would otherwise undo it.
+window.addEventListener("load", () => {
+  if (!window.location.hash) return;
+  const part = document.getElementById(decodeURIComponent(window.location.hash.slice(1)));
+  const first = part && part.hasAttribute("data-focus-first") && part.querySelector("input, select, textarea");
+  if (first) requestAnimationFrame(() => first.focus());
+});
+
 // Revoking a key cannot be undone: ask once more (buying an add-on has a confirmation page of its own).
 document.querySelectorAll("form[data-confirm]").forEach((form) => {
   form.addEventListener("submit", (event) => {
