@@ -1,10 +1,11 @@
-"""Regenerate docs/screenshot.png: a realistic ticket conversation in the staff UI, at 1280x900.
+"""Regenerate the README's screenshots of the staff UI, at 1280x900, from one realistic shop.
 
-    .venv/bin/python docs/make_screenshot.py [--out docs/screenshot.png] [--page /tickets/1]
+    .venv/bin/python docs/make_screenshot.py            # every screenshot in docs/
+    .venv/bin/python docs/make_screenshot.py --out x.png --page /credits
 
 Everything runs locally like the tests: a throw-away SQLite database, the provider simulator over real HTTP,
 the app under uvicorn on loopback, data made through the services, the worker drained by hand, and headless
-Chromium (Debian's, at /usr/bin/chromium) signing in with the shop's API key.
+Chromium (Debian's, at /usr/bin/chromium) signing in with a staff account.
 """
 
 from __future__ import annotations
@@ -28,14 +29,16 @@ from repairtext.adapters.db.migrate import upgrade
 from repairtext.adapters.db.models import Message
 from repairtext.bootstrap import build_context
 from repairtext.config import Settings
+from repairtext.domain.staff import Author
 from repairtext.entrypoints.app import create_app
 from repairtext.entrypoints.web.demo_reply import sample_photo
-from repairtext.services import customers, shops, tickets
+from repairtext.services import customers, shops, staff, tickets
 from repairtext.services.worker import Worker
 from repairtext.simulator import SimulatorConfig, SimulatorServer
 
 SID, TOKEN = "AC" + "5c" * 16, "screenshot-auth-token"
 SHOP_NUMBER = "+12065550199"
+OWNER = ("Sam Rivera", "sam@fixit.example", "screenshot-password")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 
@@ -60,11 +63,15 @@ def all_delivered(ctx) -> bool:
     return bool(statuses) and all(s == "delivered" for s in statuses)
 
 
-def seed(ctx, sim_url: str, public_url: str) -> tuple[str, int]:
+def seed(ctx, sim_url: str, public_url: str) -> dict[str, str]:
     worker = Worker(ctx, name="screenshot")
     new = shops.do_create_shop(ctx, name="Fix-It Phone Repair", plan="repair_shop", numbers=[SHOP_NUMBER],
                                time_zone="America/Los_Angeles")
     shop_id = new.shop.id
+    staff.do_create_account(ctx, shop_id, name=OWNER[0], email=OWNER[1], password=OWNER[2], role="owner")
+    tina = staff.do_create_account(ctx, shop_id, name="Tina Tech", email="tina@fixit.example",
+                                   password=OWNER[2], role="staff")
+    by_tina = Author("staff", tina.name, staff_id=tina.id)
     # Whatever the hour the script runs at, the automatic texts go at once (no quiet hours in a screenshot).
     shops.do_update_shop(ctx, shop_id, {"quiet_hours": {"start": "00:00", "end": "00:00"}})
     httpx.post(f"{sim_url}/_sim/twilio/numbers",
@@ -88,13 +95,18 @@ def seed(ctx, sim_url: str, public_url: str) -> tuple[str, int]:
     tickets.do_change_status(ctx, shop_id, ticket.id, "Waiting for Parts")
     tickets.do_comment(ctx, shop_id, ticket.id, body="Screen ordered, arriving Thursday. Camera tested OK.",
                        sms_body="Hi Jane, your new screen arrives Thursday and the camera tested fine. "
-                                "We'll text you as soon as it's ready.", hidden=False)
-    tickets.do_comment(ctx, shop_id, ticket.id, hidden=True, sms_body=None,
+                                "We'll text you as soon as it's ready.", hidden=False, author=by_tina)
+    tickets.do_comment(ctx, shop_id, ticket.id, hidden=True, sms_body=None, author=by_tina,
                        body="Ordered screen assembly A2649 from the supplier; camera lens looks fine under the loupe.")
     worker.drain()
     wait_until(lambda: all_delivered(ctx))
+    # A text from a number nobody has: it waits in the inbox.
+    httpx.post(f"{sim_url}/_sim/twilio/inbound", timeout=15, json={
+        "from": "+12065550166", "to": SHOP_NUMBER, "body": "Hi, is my laptop ready? This is Dana, new phone."})
+    worker.drain()
     worker.close()
-    return new.api_key, ticket.id
+    return {"screenshot.png": f"/tickets/{ticket.id}", "ticket-list.png": "/tickets",
+            "customer.png": f"/customers/{jane.id}", "inbox.png": "/inbox", "credits.png": "/credits"}
 
 
 @contextmanager
@@ -127,10 +139,11 @@ def running_app():
         shutil.rmtree(work, ignore_errors=True)
 
 
-def signed_in_page(browser, public_url: str, api_key: str, **options):
+def signed_in_page(browser, public_url: str, **options):
     page = browser.new_page(**options)
-    page.goto(public_url + "/")
-    page.fill("#api_key", api_key)
+    page.goto(public_url + "/sign-in")
+    page.fill("#email", OWNER[1])
+    page.fill("#password", OWNER[2])
     page.click("button[type=submit]")
     page.wait_for_url("**/tickets")
     return page
@@ -138,21 +151,26 @@ def signed_in_page(browser, public_url: str, api_key: str, **options):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=str(Path(__file__).with_name("screenshot.png")))
-    parser.add_argument("--page", default=None, help="path to capture instead of the ticket (e.g. /credits)")
+    parser.add_argument("--out", default=None, help="one file, with --page (default: every screenshot in docs/)")
+    parser.add_argument("--page", default=None, help="path to capture (e.g. /credits)")
     parser.add_argument("--full", action="store_true", help="capture the full page height")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
     with running_app() as (ctx, sim_url, public_url), sync_playwright() as p:
-        api_key, ticket_id = seed(ctx, sim_url, public_url)
+        shots = seed(ctx, sim_url, public_url)
+        if args.out:
+            shots = {args.out: args.page or shots["screenshot.png"]}
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        page = signed_in_page(browser, public_url, api_key, viewport={"width": 1280, "height": 900})
-        page.goto(public_url + (args.page or f"/tickets/{ticket_id}"))
-        page.wait_for_load_state("networkidle")
-        page.screenshot(path=args.out, full_page=args.full)
+        page = signed_in_page(browser, public_url, viewport={"width": 1280, "height": 900})
+        for name, path in shots.items():
+            out = Path(name) if args.out else Path(__file__).with_name(name)
+            page.goto(public_url + path)
+            page.wait_for_load_state("domcontentloaded")
+            page.wait_for_timeout(500)  # the live stream stays open, so "network idle" never comes
+            page.screenshot(path=str(out), full_page=args.full)
+            print(f"wrote {out}", file=sys.stderr)
         browser.close()
-    print(f"wrote {args.out}", file=sys.stderr)
 
 
 if __name__ == "__main__":

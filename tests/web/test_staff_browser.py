@@ -44,7 +44,7 @@ def test_sign_in_invite_join_comment_change_role_and_sign_out(browser, shops, li
     joining.get_by_label("Password").fill("tina's long password")
     joining.get_by_role("button", name="Create my account").click()
     joining.wait_for_url("**/tickets")
-    expect(joining.get_by_role("status")).to_contain_text("Welcome, Tina Tech")
+    expect(joining.locator(".flash")).to_contain_text("Welcome, Tina Tech")
     assert joining.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
     joining.get_by_role("link", name="iPhone 14 cracked screen").click()
@@ -60,7 +60,7 @@ def test_sign_in_invite_join_comment_change_role_and_sign_out(browser, shops, li
     row = page.locator("tr").filter(has_text="Tina Tech")
     row.get_by_label("Role of Tina Tech", exact=True).select_option("owner")
     row.get_by_role("button", name="Change the role of Tina Tech").click()
-    expect(page.get_by_role("status")).to_contain_text("Tina Tech is now an owner.")
+    expect(page.locator(".flash")).to_contain_text("Tina Tech is now an owner.")
 
     joining.get_by_role("button", name="Sign out").click()
     joining.wait_for_url("**/sign-in")
