@@ -45,6 +45,7 @@ def test_sign_in_invite_join_comment_change_role_and_sign_out(browser, shops, li
     joining.get_by_role("button", name="Create my account").click()
     joining.wait_for_url("**/tickets")
     expect(joining.locator(".flash")).to_contain_text("Welcome, Tina Tech")
+    expect(joining.locator(".topbar .who")).to_have_text("Tina Tech")  # who is signed in, on every page
     assert joining.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
     joining.get_by_role("link", name="iPhone 14 cracked screen").click()
