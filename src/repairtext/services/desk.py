@@ -1,8 +1,9 @@
 """The desk's lists: tickets by last activity (filters, search, keyset cursors) and customers by name.
 
-Made for a shop with 100,000 tickets: every list is one indexed query whose cost depends on the page, not the
-shop. Cursors are keyset positions (the last row's sort key), so page 500 costs what page 1 costs and a ticket
-that moves while someone pages never makes a row appear twice or vanish between pages.
+Made for a shop with 100,000 tickets: every list is an indexed query whose cost depends on the page, not the
+shop (a search is read the way services/desk_search.py decides: from its matches' ids, or walking the list).
+Cursors are keyset positions (the last row's sort key), so page 500 costs what page 1 costs and a ticket that
+moves while someone pages never makes a row appear twice or vanish between pages.
 """
 
 from __future__ import annotations

@@ -2,17 +2,20 @@
 in a shop of 1,000 tickets and of 100,000.
 
 A page is 50 rows in list order (tickets by last activity, customers by name). The indexes
-(adapters/db/text_search.py) are asked for the matching ids first, DENSE at most from each. When they have
-fewer, those ids are all the matches: they are looked up and sorted (the list's page and its count reuse them).
-When one reaches DENSE the search matches many ("water", "okafor" at 100,000 tickets), and sorting them would
-read thousands of rows to show fifty: the list is walked in order instead, each row checked against the rule,
-stopping at the page; with one row in fifty matching, a page reads 2,500. Either way the rows are exactly those
-a plain scan of the shop finds (tests/api/test_desk_search.py compares them).
+(adapters/db/text_search.py) are asked first for the ids they hold for the search, DENSE at most from each:
+tickets by number and subject, customers by phone and name. When each has fewer, these are all the matches:
+they are looked up and sorted, and the page's list and its count both use them. When one reaches DENSE the
+search matches many ("water", "okafor" at 100,000 tickets), and sorting them would read thousands of rows to
+show fifty: the list is walked in order instead, each row checked against the search's rule, stopping at the
+page; when one row in fifty matches, a page reads 2,500. Either way the rows are exactly those a plain scan of
+the shop finds (tests/api/test_desk_search.py compares them).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import ColumnElement, CompoundSelect, Select, exists, false, not_, or_, select, union_all
 from sqlalchemy.orm import Session
@@ -28,8 +31,8 @@ DENSE = 2000
 
 @dataclass(frozen=True)
 class Match:
-    """The rows a search selects: `rule`, the condition on one row (to walk a list with); `ids`, all of their
-    ids when there are few (None: DENSE or more); `indexed`, their ids from the indexes, unbounded, each once."""
+    """The rows a search selects: `rule`, the condition on one row (to walk a list with); `ids`, all their ids
+    when there are few (None: DENSE or more); `indexed`, their ids from the indexes, unbounded, each once."""
     rule: ColumnElement[bool]
     ids: frozenset[int] | None
     indexed: Select | CompoundSelect
@@ -40,52 +43,79 @@ class Match:
         return self.ids is None
 
 
+@dataclass(frozen=True)
+class _Part:
+    ids: Select  # ids from an index: of the list's rows, or of customers (`of_customers`)
+    rule: ColumnElement[bool]  # what they answer, on one row of the list
+    of_customers: bool = False
+
+
 def ticket_match(session: Session, shop_id: int, terms: SearchTerms) -> Match:
     dialect = session.get_bind().dialect.name
-    parts: list[tuple[Select, ColumnElement[bool]]] = []  # (ids from an index, the rule they answer)
+    parts = []
     if terms.ticket_number is not None:
-        parts.append((select(Ticket.id).where(Ticket.shop_id == shop_id, Ticket.number == terms.ticket_number),
-                      Ticket.number == terms.ticket_number))
+        parts.append(_Part(select(Ticket.id).where(Ticket.shop_id == shop_id, Ticket.number == terms.ticket_number),
+                           Ticket.number == terms.ticket_number))
     by_phone = _customers_by_phone(dialect, shop_id, terms)
     if by_phone is not None:
-        parts.append((select(Ticket.id).where(Ticket.shop_id == shop_id, Ticket.customer_id.in_(by_phone)),
-                      Ticket.customer_id.in_(by_phone)))
+        parts.append(_Part(by_phone, Ticket.customer_id.in_(by_phone), of_customers=True))
     if terms.text is not None:
-        named = text_search.name_matches(dialect, shop_id, terms.text)
-        parts += [(text_search.subject_matches(dialect, shop_id, terms.text),
-                   text_search.matches(Ticket.subject, terms.text, dialect)),
-                  (select(Ticket.id).where(Ticket.shop_id == shop_id, Ticket.customer_id.in_(named)),
-                   exists().where(Customer.id == Ticket.customer_id,
-                                  text_search.matches(Customer.name, terms.text, dialect)))]
-    return _match(session, dialect, ("tickets", shop_id, terms), parts, Ticket.id)
+        parts += [_Part(text_search.subject_matches(dialect, shop_id, terms.text),
+                        text_search.matches(Ticket.subject, terms.text, dialect)),
+                  _Part(text_search.name_matches(dialect, shop_id, terms.text),
+                        exists().where(Customer.id == Ticket.customer_id,
+                                       text_search.matches(Customer.name, terms.text, dialect)), of_customers=True)]
+
+    def tickets_of(customers):
+        return select(Ticket.id).where(Ticket.shop_id == shop_id, Ticket.customer_id.in_(customers))
+
+    return _match(session, dialect, ("tickets", shop_id, terms), parts, Ticket.id, tickets_of)
 
 
 def customer_match(session: Session, shop_id: int, terms: SearchTerms) -> Match:
     dialect = session.get_bind().dialect.name
-    parts: list[tuple[Select, ColumnElement[bool]]] = []
+    parts = []
     by_phone = _customers_by_phone(dialect, shop_id, terms)
     if by_phone is not None:
-        parts.append((by_phone, Customer.id.in_(by_phone)))
+        parts.append(_Part(by_phone, Customer.id.in_(by_phone)))
     if terms.text is not None:
-        parts.append((text_search.name_matches(dialect, shop_id, terms.text),
-                      text_search.matches(Customer.name, terms.text, dialect)))
-    return _match(session, dialect, ("customers", shop_id, terms), parts, Customer.id)
+        parts.append(_Part(text_search.name_matches(dialect, shop_id, terms.text),
+                           text_search.matches(Customer.name, terms.text, dialect)))
+    return _match(session, dialect, ("customers", shop_id, terms), parts, Customer.id, None)
 
 
-def _match(session: Session, dialect: str, key: tuple, parts: list[tuple[Select, ColumnElement[bool]]],
-           id_column) -> Match:
-    """Each part's ids, less those of the parts before it (by their rules: the row is at hand), so that every id
-    comes once and a count can stop at its limit without remembering what it has seen. Cheap parts first.
-    The ids found are remembered for the session: a page's list and its count ask the same."""
+def _match(session: Session, dialect: str, key: tuple, parts: list[_Part], id_column,
+           rows_of: Callable[[Any], Select] | None) -> Match:
+    """`rows_of(customer ids)`: the list's ids for parts that find customers. What the indexes found is
+    remembered for the session: a page's list and its count ask the same."""
     if not parts:
         return Match(false(), frozenset(), select(id_column).where(false()), dialect)  # "#12" names no customer
-    disjoint = [ids.where(*(not_(rule) for _ids, rule in parts[:n])) for n, (ids, _rule) in enumerate(parts)]
     found = session.info.setdefault("desk_search.found", {})
     if key not in found:
-        batches = [session.scalars(ids.limit(DENSE)).all() for ids in disjoint]
-        found[key] = None if any(len(batch) == DENSE for batch in batches) else frozenset().union(*batches)
-    return Match(rule=or_(*(rule for _ids, rule in parts)), ids=found[key],
-                 indexed=union_all(*disjoint) if len(disjoint) > 1 else disjoint[0], dialect=dialect)
+        found[key] = _found(session, parts, rows_of)
+    # Each part's rows less those of the parts before it (by their rules: the row is at hand), so that every id
+    # comes once and a count can stop at its limit without remembering what it has seen.
+    disjoint = [(rows_of(p.ids) if rows_of and p.of_customers else p.ids).where(*(not_(q.rule) for q in parts[:n]))
+                for n, p in enumerate(parts)]
+    return Match(rule=or_(*(p.rule for p in parts)), ids=found[key], dialect=dialect,
+                 indexed=union_all(*disjoint) if len(disjoint) > 1 else disjoint[0])
+
+
+def _found(session: Session, parts: list[_Part], rows_of: Callable[[Any], Select] | None) -> frozenset[int] | None:
+    """Every id the search selects, or None if an index holds DENSE or more for it."""
+    rows: set[int] = set()
+    customers: set[int] = set()
+    for part in parts:
+        batch = session.scalars(part.ids.limit(DENSE)).all()
+        if len(batch) == DENSE:
+            return None
+        (customers if part.of_customers else rows).update(batch)
+    if customers and rows_of:
+        batch = session.scalars(rows_of(sorted(customers)).limit(DENSE)).all()
+        if len(batch) == DENSE:
+            return None
+        rows.update(batch)
+    return frozenset(rows)
 
 
 def _customers_by_phone(dialect: str, shop_id: int, terms: SearchTerms) -> Select | None:
