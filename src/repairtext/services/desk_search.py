@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, CompoundSelect, Select, exists, false, not_, or_, select, union_all
+from sqlalchemy import ColumnElement, CompoundSelect, Select, false, not_, or_, select, text, union_all
 from sqlalchemy.orm import Session
 
 from repairtext.adapters.db import text_search
@@ -48,6 +48,9 @@ class _Part:
     ids: Select  # ids from an index: of the list's rows, or of customers (`of_customers`)
     rule: ColumnElement[bool]  # what they answer, on one row of the list
     of_customers: bool = False
+    # The same, as a set made once and then looked up: cheaper for a later part to leave out a big part's rows,
+    # dearer than `rule` for a walk, which reads a page's worth of rows whatever the shop's size.
+    as_set: ColumnElement[bool] | None = None
 
 
 def ticket_match(session: Session, shop_id: int, terms: SearchTerms) -> Match:
@@ -60,11 +63,13 @@ def ticket_match(session: Session, shop_id: int, terms: SearchTerms) -> Match:
     if by_phone is not None:
         parts.append(_Part(by_phone, Ticket.customer_id.in_(by_phone), of_customers=True))
     if terms.text is not None:
-        parts += [_Part(text_search.subject_matches(dialect, shop_id, terms.text),
-                        text_search.matches(Ticket.subject, terms.text, dialect)),
-                  _Part(text_search.name_matches(dialect, shop_id, terms.text),
-                        exists().where(Customer.id == Ticket.customer_id,
-                                       text_search.matches(Customer.name, terms.text, dialect)), of_customers=True)]
+        # Customers' names before subjects: what a later part leaves out is checked on each of its rows, and
+        # "not one of these customers" is a look-up in a set, where "not this subject" is a LIKE.
+        named = text_search.name_matches(dialect, shop_id, terms.text)
+        parts += [_Part(named, text_search.customer_name_matches(Ticket.customer_id, shop_id, terms.text, dialect),
+                        of_customers=True, as_set=Ticket.customer_id.in_(named)),
+                  _Part(text_search.subject_matches(dialect, shop_id, terms.text),
+                        text_search.matches(Ticket.subject, terms.text, dialect))]
 
     def tickets_of(customers):
         return select(Ticket.id).where(Ticket.shop_id == shop_id, Ticket.customer_id.in_(customers))
@@ -92,11 +97,16 @@ def _match(session: Session, dialect: str, key: tuple, parts: list[_Part], id_co
         return Match(false(), frozenset(), select(id_column).where(false()), dialect)  # "#12" names no customer
     found = session.info.setdefault("desk_search.found", {})
     if key not in found:
+        if dialect == "postgresql":
+            # PostgreSQL compiles a plan whose estimated cost passes jit_above_cost before running it, and a walk
+            # that stops at its page is costed as a walk of every row (where the page fills is not known): the
+            # compiling (50-100 ms, measured) would cost more than the walk. For this transaction only.
+            session.execute(text("SET LOCAL jit = off"))
         found[key] = _found(session, parts, rows_of)
     # Each part's rows less those of the parts before it (by their rules: the row is at hand), so that every id
     # comes once and a count can stop at its limit without remembering what it has seen.
-    disjoint = [(rows_of(p.ids) if rows_of and p.of_customers else p.ids).where(*(not_(q.rule) for q in parts[:n]))
-                for n, p in enumerate(parts)]
+    disjoint = [(rows_of(p.ids) if rows_of and p.of_customers else p.ids).where(
+        *(not_(q.rule if q.as_set is None else q.as_set) for q in parts[:n])) for n, p in enumerate(parts)]
     return Match(rule=or_(*(p.rule for p in parts)), ids=found[key], dialect=dialect,
                  indexed=union_all(*disjoint) if len(disjoint) > 1 else disjoint[0])
 
