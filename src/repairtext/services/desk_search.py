@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, CompoundSelect, Select, false, not_, or_, select, text, union_all
+from sqlalchemy import ColumnElement, CompoundSelect, Select, false, func, not_, or_, select, text, union_all
 from sqlalchemy.orm import Session
 
 from repairtext.adapters.db import text_search
@@ -54,6 +54,22 @@ class _Part:
 
 
 def ticket_match(session: Session, shop_id: int, terms: SearchTerms) -> Match:
+    """Remembered for the session: a page's list and its count ask the same."""
+    return _remembered(session, ("tickets", shop_id, terms), lambda: _ticket_match(session, shop_id, terms))
+
+
+def customer_match(session: Session, shop_id: int, terms: SearchTerms) -> Match:
+    return _remembered(session, ("customers", shop_id, terms), lambda: _customer_match(session, shop_id, terms))
+
+
+def _remembered(session: Session, key: tuple, make: Callable[[], Match]) -> Match:
+    known = session.info.setdefault("desk_search", {})
+    if key not in known:
+        known[key] = make()
+    return known[key]
+
+
+def _ticket_match(session: Session, shop_id: int, terms: SearchTerms) -> Match:
     dialect = session.get_bind().dialect.name
     parts = []
     if terms.ticket_number is not None:
@@ -74,10 +90,10 @@ def ticket_match(session: Session, shop_id: int, terms: SearchTerms) -> Match:
     def tickets_of(customers):
         return select(Ticket.id).where(Ticket.shop_id == shop_id, Ticket.customer_id.in_(customers))
 
-    return _match(session, dialect, ("tickets", shop_id, terms), parts, Ticket.id, tickets_of)
+    return _match(session, dialect, parts, Ticket.id, tickets_of)
 
 
-def customer_match(session: Session, shop_id: int, terms: SearchTerms) -> Match:
+def _customer_match(session: Session, shop_id: int, terms: SearchTerms) -> Match:
     dialect = session.get_bind().dialect.name
     parts = []
     by_phone = _customers_by_phone(dialect, shop_id, terms)
@@ -86,40 +102,38 @@ def customer_match(session: Session, shop_id: int, terms: SearchTerms) -> Match:
     if terms.text is not None:
         parts.append(_Part(text_search.name_matches(dialect, shop_id, terms.text),
                            text_search.matches(Customer.name, terms.text, dialect)))
-    return _match(session, dialect, ("customers", shop_id, terms), parts, Customer.id, None)
+    return _match(session, dialect, parts, Customer.id, None)
 
 
-def _match(session: Session, dialect: str, key: tuple, parts: list[_Part], id_column,
+def _match(session: Session, dialect: str, parts: list[_Part], id_column,
            rows_of: Callable[[Any], Select] | None) -> Match:
-    """`rows_of(customer ids)`: the list's ids for parts that find customers. What the indexes found is
-    remembered for the session: a page's list and its count ask the same."""
+    """`rows_of(customer ids)`: the list's ids for parts that find customers."""
     if not parts:
         return Match(false(), frozenset(), select(id_column).where(false()), dialect)  # "#12" names no customer
-    found = session.info.setdefault("desk_search.found", {})
-    if key not in found:
-        if dialect == "postgresql":
-            # PostgreSQL compiles a plan whose estimated cost passes jit_above_cost before running it, and a walk
-            # that stops at its page is costed as a walk of every row (where the page fills is not known): the
-            # compiling (50-100 ms, measured) would cost more than the walk. For this transaction only.
-            session.execute(text("SET LOCAL jit = off"))
-        found[key] = _found(session, parts, rows_of)
+    if dialect == "postgresql":
+        # PostgreSQL compiles a plan whose estimated cost passes jit_above_cost before running it, and a walk that
+        # stops at its page is costed as a walk of every row (where the page fills is not known): the compiling
+        # (50-100 ms, measured) would cost more than the walk. For this transaction only.
+        session.execute(text("SET LOCAL jit = off"))
+    found = _found(session, parts, rows_of)
     # Each part's rows less those of the parts before it (by their rules: the row is at hand), so that every id
     # comes once and a count can stop at its limit without remembering what it has seen.
     disjoint = [(rows_of(p.ids) if rows_of and p.of_customers else p.ids).where(
         *(not_(q.rule if q.as_set is None else q.as_set) for q in parts[:n])) for n, p in enumerate(parts)]
-    return Match(rule=or_(*(p.rule for p in parts)), ids=found[key], dialect=dialect,
+    return Match(rule=or_(*(p.rule for p in parts)), ids=found, dialect=dialect,
                  indexed=union_all(*disjoint) if len(disjoint) > 1 else disjoint[0])
 
 
 def _found(session: Session, parts: list[_Part], rows_of: Callable[[Any], Select] | None) -> frozenset[int] | None:
-    """Every id the search selects, or None if an index holds DENSE or more for it."""
+    """Every id the search selects, or None if an index holds DENSE or more for it: first how many each index
+    holds, up to DENSE (one statement, no ids sent back), then, when they are few, the ids."""
+    counts = [select(func.count()).select_from(part.ids.limit(DENSE).subquery()).scalar_subquery() for part in parts]
+    if max(session.execute(select(*counts)).one()) >= DENSE:
+        return None
     rows: set[int] = set()
     customers: set[int] = set()
     for part in parts:
-        batch = session.scalars(part.ids.limit(DENSE)).all()
-        if len(batch) == DENSE:
-            return None
-        (customers if part.of_customers else rows).update(batch)
+        (customers if part.of_customers else rows).update(session.scalars(part.ids))
     if customers and rows_of:
         batch = session.scalars(rows_of(sorted(customers)).limit(DENSE)).all()
         if len(batch) == DENSE:
