@@ -178,3 +178,17 @@ def test_the_api_pages_a_dense_search_and_never_shows_another_shops_tickets(ctx,
                 break
         assert seen == expected and expected, query
         assert not set(seen) & set(plain_scan(ctx, theirs.id, wanted))
+
+
+def test_odd_search_text_is_text_not_syntax(ctx, shops):
+    """FTS5 operators, quotes, wildcards and control characters are characters to look for, never query syntax
+    (and never a 500)."""
+    shop = shops.create()
+    fill(ctx, shop.id, tickets=300, customers=100)
+    for query in ['x" OR "y', "NEAR(iphone screen)", "scr*", "^iph", "subject:screen", "-screen", "😀 screen",
+                  "\x00screen", "scr\x07een", "''", "\\", "%%", "__", "a" * 100]:
+        response = shop.api.get("/api/v1/tickets", params={"q": query, "limit": 200})
+        assert response.status_code == 200, (query, response.text)
+        wanted = desk.TicketFilter(q=parse_query(query).text if parse_query(query) else None)
+        assert [t["id"] for t in response.json()["items"]] == plain_scan(ctx, shop.id, wanted)[:200], query
+        assert shop.api.get("/api/v1/customers", params={"q": query}).status_code == 200, query

@@ -23,3 +23,8 @@ def test_text_is_squeezed_and_bounded():
     assert parse_query("  cracked   screen ") == SearchTerms(text="cracked screen")
     assert parse_query("   ") is None and parse_query(None) is None
     assert len(parse_query("x" * 500).text) == 100
+
+
+def test_control_characters_are_spaces():
+    assert parse_query("\x00screen\x07 cracked\n") == SearchTerms(text="screen cracked")
+    assert parse_query("\x00\x01") is None

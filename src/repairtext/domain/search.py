@@ -14,6 +14,7 @@ from repairtext.domain.phones import to_e164
 MAX_QUERY = 100
 PHONE_TAIL = (4, 9)  # digits: fewer is a ticket number; 10 or more is a whole phone number
 _PHONE_CHARS = re.compile(r"^[+\d\s().\-]+$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,8 @@ class SearchTerms:
 
 
 def parse_query(raw: str | None, region: str = "US") -> SearchTerms | None:
-    text = " ".join((raw or "").split())[:MAX_QUERY]
+    # Control characters (a NUL from "%00") are in no name or subject, and PostgreSQL refuses a NUL outright.
+    text = " ".join(_CONTROL.sub(" ", raw or "").split())[:MAX_QUERY]
     if not text:
         return None
     bare = text.removeprefix("#").strip()
