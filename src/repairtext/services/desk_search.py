@@ -113,7 +113,7 @@ def _match(session: Session, dialect: str, parts: list[_Part], id_column,
     if dialect == "postgresql":
         # PostgreSQL compiles a plan whose estimated cost passes jit_above_cost before running it, and a walk that
         # stops at its page is costed as a walk of every row (where the page fills is not known): the compiling
-        # (50-100 ms, measured) would cost more than the walk. For this transaction only.
+        # (80 ms, measured) would cost more than the walk. For this transaction only.
         session.execute(text("SET LOCAL jit = off"))
     found = _found(session, parts, rows_of)
     # Each part's rows less those of the parts before it (by their rules: the row is at hand), so that every id
