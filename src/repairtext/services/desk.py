@@ -1,8 +1,9 @@
 """The desk's lists: tickets by last activity (filters, search, keyset cursors) and customers by name.
 
-Made for a shop with 100,000 tickets: every list is one indexed query whose cost depends on the page, not the
-shop. Cursors are keyset positions (the last row's sort key), so page 500 costs what page 1 costs and a ticket
-that moves while someone pages never makes a row appear twice or vanish between pages.
+Made for a shop with 100,000 tickets: every list is an indexed query whose cost depends on the page, not the
+shop (a search is read the way services/desk_search.py decides: from its matches' ids, or walking the list).
+Cursors are keyset positions (the last row's sort key), so page 500 costs what page 1 costs and a ticket that
+moves while someone pages never makes a row appear twice or vanish between pages.
 """
 
 from __future__ import annotations
@@ -12,13 +13,15 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select, union
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from repairtext.adapters.db.models import Customer, CustomerPhone, Ticket
+from repairtext.adapters.db import text_search
+from repairtext.adapters.db.models import Customer, Ticket
 from repairtext.domain import tickets as ticket_rules
 from repairtext.domain.errors import ValidationFailed
-from repairtext.domain.search import SearchTerms, like_pattern, parse_query
+from repairtext.domain.search import parse_query
+from repairtext.services.desk_search import Match, customer_match, ticket_match
 
 DEFAULT_PAGE, MAX_PAGE = 50, 200
 
@@ -61,35 +64,12 @@ def _page_size(limit: int | None) -> int:
     return limit
 
 
-def _contains(column, text: str, sqlite: bool):
-    """Case-insensitive substring match. SQLite's LIKE already ignores ASCII case, and its ILIKE is lower() on
-    both sides, which costs a function call a row (4x the scan); PostgreSQL's ILIKE uses the trigram index."""
-    pattern = like_pattern(text)
-    return column.like(pattern, escape="\\") if sqlite else column.ilike(pattern, escape="\\")
-
-
-def _matching_tickets(shop_id: int, terms: SearchTerms, sqlite: bool):
-    """Ids of the shop's tickets the search matches, as a union of indexed look-ups."""
-    parts = []
-    if terms.text is not None:
-        parts += [
-            select(Ticket.id).where(Ticket.shop_id == shop_id, _contains(Ticket.subject, terms.text, sqlite)),
-            select(Ticket.id).where(Ticket.shop_id == shop_id, Ticket.customer_id.in_(
-                select(Customer.id).where(Customer.shop_id == shop_id, _contains(Customer.name, terms.text, sqlite)))),
-        ]
-    if terms.ticket_number is not None:
-        parts.append(select(Ticket.id).where(Ticket.shop_id == shop_id, Ticket.number == terms.ticket_number))
-    if terms.phone is not None:
-        parts.append(select(Ticket.id).join(CustomerPhone, CustomerPhone.customer_id == Ticket.customer_id)
-                     .where(Ticket.shop_id == shop_id, CustomerPhone.shop_id == shop_id, CustomerPhone.e164 == terms.phone))
-    return union(*parts).subquery()
-
-
 def list_tickets(session: Session, shop_id: int, wanted: TicketFilter, *, limit: int | None = None,
                  cursor: str | None = None, region: str = "US") -> Page:
     size = _page_size(limit)
-    query = _filtered(select(Ticket).options(selectinload(Ticket.customer)).where(Ticket.shop_id == shop_id),
-                      shop_id, wanted, region, _is_sqlite(session))
+    match = _search(session, shop_id, wanted, region)
+    query = _filtered(_searched(select(Ticket).options(selectinload(Ticket.customer)), Ticket.id, Ticket.shop_id,
+                                shop_id, match, walk=match is not None and match.dense), wanted)
     if cursor:
         at, last_id = _decode(cursor)
         query = query.where(or_(Ticket.last_activity_at < _as_datetime(at),
@@ -100,7 +80,12 @@ def list_tickets(session: Session, shop_id: int, wanted: TicketFilter, *, limit:
     return Page(rows, _encode(rows[-1].last_activity_at.isoformat(), rows[-1].id) if more else None)
 
 
-def _filtered(query, shop_id: int, wanted: TicketFilter, region: str, sqlite: bool = False):
+def _search(session: Session, shop_id: int, wanted: TicketFilter, region: str) -> Match | None:
+    terms = parse_query(wanted.q, region)
+    return None if terms is None else ticket_match(session, shop_id, terms)
+
+
+def _filtered(query, wanted: TicketFilter):
     if wanted.status:
         query = query.where(Ticket.status == wanted.status)
     if wanted.open is not None:
@@ -110,21 +95,49 @@ def _filtered(query, shop_id: int, wanted: TicketFilter, region: str, sqlite: bo
         query = query.where(Ticket.needs_reply.is_(wanted.needs_reply))
     if wanted.customer_id is not None:
         query = query.where(Ticket.customer_id == wanted.customer_id)
-    terms = parse_query(wanted.q, region)
-    if terms is not None:
-        query = query.where(Ticket.id.in_(select(_matching_tickets(shop_id, terms, sqlite).c.id)))
     return query
 
 
+def _searched(query, id_column, shop_column, shop_id: int, match: Match | None, *, walk: bool):
+    """`query` on the shop's rows that `match` selects: walking the list's index with its rule; or its ids, each
+    looked up (no index of the list may be walked instead: text_search.unindexed), found or from the indexes."""
+    if match is None:
+        return query.where(shop_column == shop_id)
+    if walk:
+        return query.where(shop_column == shop_id, match.rule)
+    in_shop = text_search.unindexed(shop_column, match.dialect) == shop_id
+    if match.ids is not None:
+        return query.where(id_column.in_(sorted(match.ids)), in_shop)
+    ids = match.indexed.subquery()
+    return query.select_from(ids).join(id_column.table, id_column == ids.c[0]).where(in_shop)
+
+
 COUNT_UP_TO = 1000
+# A filter that selects fewer tickets than this is walked, checking a search's rule, to count what a search with
+# many matches finds in it; a broader one is counted from the search's ids, which meet it soon.
+NARROW = 5000
 
 
 def count_tickets(session: Session, shop_id: int, wanted: TicketFilter, region: str = "US") -> int:
     """How many tickets the filter selects (the list's "51-100 of N"), counted up to COUNT_UP_TO + 1 so the
     count costs what a page costs whatever the shop's size (the page says "1,000+")."""
-    matching = _filtered(select(Ticket.id).where(Ticket.shop_id == shop_id), shop_id, wanted, region,
-                         _is_sqlite(session))
-    return session.scalar(select(func.count()).select_from(matching.limit(COUNT_UP_TO + 1).subquery())) or 0
+    match = _search(session, shop_id, wanted, region)
+    filters = _filtered(select(Ticket.id).where(Ticket.shop_id == shop_id), wanted)
+    walk = False
+    if match is not None and match.dense:
+        if not _filters_anything(wanted):
+            return COUNT_UP_TO + 1  # the search alone matches more than that, and its index said so
+        walk = _count(session, filters, NARROW) < NARROW
+    matching = _filtered(_searched(select(Ticket.id), Ticket.id, Ticket.shop_id, shop_id, match, walk=walk), wanted)
+    return _count(session, matching, COUNT_UP_TO + 1)
+
+
+def _filters_anything(wanted: TicketFilter) -> bool:
+    return bool(wanted.status) or any(v is not None for v in (wanted.open, wanted.needs_reply, wanted.customer_id))
+
+
+def _count(session: Session, query, up_to: int) -> int:
+    return session.scalar(select(func.count()).select_from(query.limit(up_to).subquery())) or 0
 
 
 def needs_reply_count(session: Session, shop_id: int) -> int:
@@ -135,16 +148,10 @@ def needs_reply_count(session: Session, shop_id: int) -> int:
 def list_customers(session: Session, shop_id: int, q: str | None = None, *, limit: int | None = None,
                    cursor: str | None = None, region: str = "US") -> Page:
     size = _page_size(limit)
-    query = select(Customer).options(selectinload(Customer.phones)).where(Customer.shop_id == shop_id)
     terms = parse_query(q, region)
-    if terms is not None:
-        matches = []
-        if terms.text is not None:
-            matches.append(_contains(Customer.name, terms.text, _is_sqlite(session)))
-        if terms.phone is not None:
-            matches.append(Customer.id.in_(select(CustomerPhone.customer_id).where(
-                CustomerPhone.shop_id == shop_id, CustomerPhone.e164 == terms.phone)))
-        query = query.where(or_(*matches)) if matches else query.where(Customer.id.is_(None))
+    match = None if terms is None else customer_match(session, shop_id, terms)
+    query = _searched(select(Customer).options(selectinload(Customer.phones)), Customer.id, Customer.shop_id, shop_id,
+                      match, walk=match is not None and match.dense)
     if cursor:
         name, last_id = _decode(cursor)
         query = query.where(or_(Customer.name > name, and_(Customer.name == name, Customer.id > last_id)))
@@ -152,10 +159,6 @@ def list_customers(session: Session, shop_id: int, q: str | None = None, *, limi
     more = len(rows) > size
     rows = rows[:size]
     return Page(rows, _encode(rows[-1].name, rows[-1].id) if more else None)
-
-
-def _is_sqlite(session: Session) -> bool:
-    return session.get_bind().dialect.name == "sqlite"
 
 
 def _as_datetime(value) -> datetime:

@@ -173,6 +173,7 @@ class TicketStatus(Base):
 
 class Customer(Base):
     __tablename__ = "customers"
+    # Names are searched through trigram indexes too (migration 0012: customers_name_search, ix_customers_name_trgm).
     __table_args__ = (Index("ix_customers_shop_name", "shop_id", "name", "id"),)
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"), index=True)
@@ -188,6 +189,8 @@ class Customer(Base):
 
 class CustomerPhone(Base):
     __tablename__ = "customer_phones"
+    # The last digits of a number are found through trigram indexes (migration 0012: customer_phones_e164_search,
+    # ix_customer_phones_e164_trgm).
     __table_args__ = (Index("ix_customer_phones_shop_e164", "shop_id", "e164"),)
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     shop_id: Mapped[int] = mapped_column(ForeignKey("shops.id"))
@@ -207,7 +210,9 @@ class Ticket(Base):
         Index("ix_tickets_shop_activity", "shop_id", "last_activity_at", "id"),
         Index("ix_tickets_shop_needs_reply_activity", "shop_id", "needs_reply", "last_activity_at", "id"),
         Index("ix_tickets_shop_status_activity", "shop_id", "status", "last_activity_at", "id"),
-        # Substring search scans only the shop's subjects, in the index, never the rows (covering).
+        # A search term too short for trigrams scans only the shop's subjects, in the index, never the rows.
+        # Longer ones use the trigram indexes of migration 0012, which are not models (SQLite: the FTS5 table
+        # tickets_subject_search, kept by triggers; PostgreSQL: ix_tickets_subject_trgm): adapters/db/text_search.py.
         Index("ix_tickets_shop_subject", "shop_id", "subject", "id"),
     )
     id: Mapped[int] = mapped_column(Id, primary_key=True)

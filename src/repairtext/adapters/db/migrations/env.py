@@ -9,8 +9,14 @@ target_metadata = Base.metadata
 
 
 def include_object(obj, name, type_, reflected, compare_to) -> bool:
-    # Trigram indexes exist only where pg_trgm could be created (migration 0010); the models do not name them.
-    return not (type_ == "index" and reflected and compare_to is None and name and name.endswith("_trgm"))
+    # The desk's search indexes are not models: trigram indexes exist only where pg_trgm could be created
+    # (migrations 0010, 0012), and SQLite's FTS5 tables (0012) with their shadow tables (`…_search_data`…).
+    unmodelled = reflected and compare_to is None and bool(name)
+    if type_ == "index":
+        return not (unmodelled and name.endswith("_trgm"))
+    if type_ == "table":
+        return not (unmodelled and "_search" in name)
+    return True
 
 
 def run_migrations_online() -> None:
