@@ -141,7 +141,8 @@ def test_rendering_is_bounded_while_it_runs_without_the_save_check():
         BOMBS["split and join"].replace(" }}", " | size }}"): "can produce more than 40,000 characters",
         BOMBS["base64"].replace(" }}", " | size }}"): "can produce more than 40,000 characters",
         BOMBS["repeating the longest variable"]: "the text would be more than 4,800 characters",
-        WORK_BOMB: "more work than one text may take",
+        # The work bound, or (tracemalloc slows every call, more on a slow machine) the CPU bound first.
+        WORK_BOMB: ("more work than one text may take", "longer than one text may take"),
     }
     for source, expected in cases.items():
         tracemalloc.start()
@@ -150,7 +151,8 @@ def test_rendering_is_bounded_while_it_runs_without_the_save_check():
             sandbox.from_string(source).render(**variables)
             raise AssertionError(f"rendered: {source[:60]}")
         except TemplateTooCostly as exc:
-            assert expected in str(exc), (expected, str(exc))
+            wanted = expected if isinstance(expected, tuple) else (expected,)
+            assert any(w in str(exc) for w in wanted), (expected, str(exc))
         finally:
             _, peak = tracemalloc.get_traced_memory()
             tracemalloc.stop()
