@@ -1,0 +1,30 @@
+"""Odd input on the staff pages (a digit that is not ASCII, an id past the database's integers, a NUL) is
+answered like any other wrong value, never with a 500, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+
+NOT_IDS = ["²", "١٢", "9" * 30, str(2**63), "9" * 5000]
+
+
+@pytest.mark.parametrize("bad", NOT_IDS)
+def test_ids_and_counts_that_are_not_ours_are_not_a_500(shops, staff, bad):
+    shop = shops.create()
+    jane = shop.customer("Jane Cooper")
+    ticket = shop.ticket(jane["id"])
+    web = staff(shop)
+
+    edit = web.submit(f"/tickets/{ticket['id']}/edit", subject="Cracked screen", problem="", customer_id=bad)
+    assert edit.status_code == 422 and "Choose the customer this ticket is for" in edit.text
+    opened = web.submit("/tickets", customer_id=bad, subject="Battery", problem="")
+    assert opened.status_code == 422, opened.text[:300]
+    for path, query in [("/tickets", {"customer_id": bad, "from": bad, "from_inbox": bad}),
+                        ("/customers", {"q": bad, "from": bad}), ("/customers", {"q": f"#{bad}"}),
+                        ("/customers/new", {"from_inbox": bad}),
+                        (f"/tickets/{ticket['id']}/edit", {"find": bad})]:
+        answer = web.http.get(path, params=query)
+        assert answer.status_code == 200, (path, query, answer.status_code)
+    assert shop.api.get("/api/v1/customers", params={"q": bad}).status_code in (200, 422)  # 422: too long
+    assert web.submit(f"/settings/api-keys/{bad[:30]}/revoke").status_code in (404, 422)
+    assert [k["name"] for k in shop.api.get("/api/v1/shop/api-keys").json()] == ["First key"]
