@@ -28,3 +28,17 @@ def test_ids_and_counts_that_are_not_ours_are_not_a_500(shops, staff, bad):
     assert shop.api.get("/api/v1/customers", params={"q": bad}).status_code in (200, 422)  # 422: too long
     assert web.submit(f"/settings/api-keys/{bad[:30]}/revoke").status_code in (404, 422)
     assert [k["name"] for k in shop.api.get("/api/v1/shop/api-keys").json()] == ["First key"]
+
+
+def test_an_id_of_thousands_of_digits_in_a_page_path_is_not_found_not_a_500(shops, staff):
+    """Starlette's `{x:int}` calls int() on any run of digits, and Python refuses more than 4,300 of them."""
+    shop = shops.create()
+    ticket = shop.ticket(shop.customer("Jane Cooper")["id"])
+    web = staff(shop)
+    huge = "9" * 5000
+    for path in [f"/tickets/{huge}", f"/customers/{huge}/edit", f"/ui/inbox/{huge}/media/0",
+                 f"/ui/tickets/{ticket['id']}/canned-replies/{huge}", f"/p/abc/attachments/{huge}"]:
+        assert web.get(path).status_code == 404, path
+    for path in [f"/settings/api-keys/{huge}/revoke", f"/tickets/{ticket['id']}/comments/{huge}/move"]:
+        assert web.submit(path, ticket_id=str(ticket["id"])).status_code == 404, path
+    assert shop.api.get(f"/api/v1/tickets/{huge}").status_code == 422

@@ -86,7 +86,7 @@ def create_api_key(request: Request, posted: PostedDep, ctx: ContextDep) -> Resp
     return _settings_page(request, ctx, posted.staff, new_key={"name": key.name, "key": secret})
 
 
-@router.post("/settings/api-keys/{key_id:int}/revoke")
+@router.post("/settings/api-keys/{key_id:id}/revoke")
 def revoke_api_key(key_id: Id, posted: PostedDep, ctx: ContextDep) -> Response:
     posted.staff.require_owner()
     response = see_other("/settings")

@@ -59,7 +59,7 @@ def list_customers(request: Request, staff: StaffDep, ctx: ContextDep) -> Respon
                 first_page_url=f"/customers?{urlencode(base)}")
 
 
-@router.get("/customers/{customer_id:int}")
+@router.get("/customers/{customer_id:id}")
 def show_customer(request: Request, customer_id: Id, staff: StaffDep, ctx: ContextDep) -> Response:
     shop_id = staff.shop.id
     with ctx.db.reading() as session:
@@ -141,7 +141,7 @@ def create_customer(request: Request, posted: PostedDep, ctx: ContextDep) -> Res
                  f"Added {customer.name}. Their texts now reach them: place this one on a ticket of theirs.")
 
 
-@router.get("/customers/{customer_id:int}/edit")
+@router.get("/customers/{customer_id:id}/edit")
 def edit_customer(request: Request, customer_id: Id, staff: StaffDep, ctx: ContextDep) -> Response:
     with ctx.db.reading() as session:
         customer = customers.get_customer(session, staff.shop.id, customer_id)
@@ -151,7 +151,7 @@ def edit_customer(request: Request, customer_id: Id, staff: StaffDep, ctx: Conte
     return _form_page(request, staff, customer=shown, values=values, back=back)
 
 
-@router.post("/customers/{customer_id:int}/edit")
+@router.post("/customers/{customer_id:id}/edit")
 def save_customer(request: Request, customer_id: Id, posted: PostedDep, ctx: ContextDep) -> Response:
     staff = posted.staff
     with ctx.db.reading() as session:
@@ -173,7 +173,7 @@ def save_customer(request: Request, customer_id: Id, posted: PostedDep, ctx: Con
     return flash(ctx, see_other(back or f"/customers/{customer.id}"), f"Saved {customer.name}.")
 
 
-@router.get("/ui/customers/{customer_id:int}/texting")
+@router.get("/ui/customers/{customer_id:id}/texting")
 def texting(customer_id: Id, staff: StaffDep, ctx: ContextDep, back: str = "") -> dict:
     """Whether a customer can be texted, for the new-ticket form as the choice changes (the same verdict the
     page renders without JavaScript)."""

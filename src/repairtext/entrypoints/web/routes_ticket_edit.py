@@ -46,12 +46,12 @@ def _edit_page(request: Request, ctx, staff, ticket_id: int, *, values: dict | N
                 values=values, errors=errors or {}, find=find, status=status)
 
 
-@router.get("/tickets/{ticket_id:int}/edit")
+@router.get("/tickets/{ticket_id:id}/edit")
 def edit_ticket(request: Request, ticket_id: Id, staff: StaffDep, ctx: ContextDep) -> Response:
     return _edit_page(request, ctx, staff, ticket_id)
 
 
-@router.post("/tickets/{ticket_id:int}/edit")
+@router.post("/tickets/{ticket_id:id}/edit")
 def save_ticket(request: Request, ticket_id: Id, posted: PostedDep, ctx: ContextDep) -> Response:
     try:
         body = validated(TicketUpdate, {"subject": posted.get("subject").strip(), "problem": posted.get("problem"),

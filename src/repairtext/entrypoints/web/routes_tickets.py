@@ -147,7 +147,7 @@ def _ticket_page(request: Request, ctx, staff, ticket_id: int, *, errors: dict |
                 demo=bool(getattr(ctx, "demo_simulator_url", None)), status=status, **data)
 
 
-@router.get("/tickets/{ticket_id:int}")
+@router.get("/tickets/{ticket_id:id}")
 def show_ticket(request: Request, ticket_id: Id, staff: StaffDep, ctx: ContextDep, canned: Id | None = None) -> Response:
     """`?canned=ID` (the canned-reply menu without JavaScript) opens the page with that reply, filled in for
     this ticket, in the comment box."""
@@ -163,7 +163,7 @@ def show_ticket(request: Request, ticket_id: Id, staff: StaffDep, ctx: ContextDe
     return _ticket_page(request, ctx, staff, ticket_id, values={"body": text, "canned": str(canned)})
 
 
-@router.post("/tickets/{ticket_id:int}/comments")
+@router.post("/tickets/{ticket_id:id}/comments")
 def post_comment(request: Request, ticket_id: Id, posted: PostedDep, ctx: ContextDep) -> Response:
     shop_id = posted.staff.shop.id
     try:
@@ -186,7 +186,7 @@ def post_comment(request: Request, ticket_id: Id, posted: PostedDep, ctx: Contex
     return flash(ctx, response, f"Comment posted and text queued ({segments} segment{'s' * (segments != 1)}).")
 
 
-@router.post("/tickets/{ticket_id:int}/comments/{comment_id:int}/move")
+@router.post("/tickets/{ticket_id:id}/comments/{comment_id:id}/move")
 def move_comment(request: Request, ticket_id: Id, comment_id: Id, posted: PostedDep, ctx: ContextDep) -> Response:
     """Move a customer's text from this ticket to the one chosen; a repeat (double submit) finds it gone."""
     staff = posted.staff
@@ -208,7 +208,7 @@ def move_comment(request: Request, ticket_id: Id, comment_id: Id, posted: Posted
                  f"Moved the text here from ticket #{number}.")
 
 
-@router.post("/tickets/{ticket_id:int}/status")
+@router.post("/tickets/{ticket_id:id}/status")
 def change_status(ticket_id: Id, posted: PostedDep, ctx: ContextDep) -> Response:
     response = see_other(f"/tickets/{ticket_id}")
     try:
@@ -231,11 +231,11 @@ def _attachment_response(ctx, staff, attachment_id: int, thumbnail: bool) -> Res
     return attachment_response(ctx.blobs, a, thumbnail, cache="private, max-age=86400")
 
 
-@router.get("/ui/attachments/{attachment_id:int}")
+@router.get("/ui/attachments/{attachment_id:id}")
 def attachment(attachment_id: Id, staff: StaffDep, ctx: ContextDep) -> Response:
     return _attachment_response(ctx, staff, attachment_id, thumbnail=False)
 
 
-@router.get("/ui/attachments/{attachment_id:int}/thumbnail")
+@router.get("/ui/attachments/{attachment_id:id}/thumbnail")
 def thumbnail(attachment_id: Id, staff: StaffDep, ctx: ContextDep) -> Response:
     return _attachment_response(ctx, staff, attachment_id, thumbnail=True)
