@@ -22,7 +22,8 @@ class SearchTerms:
 
 
 def parse_query(raw: str | None, region: str = "US") -> SearchTerms | None:
-    text = " ".join((raw or "").split())[:MAX_QUERY]
+    # A NUL is in nothing stored (PostgreSQL cannot hold one, nor compare with one): it separates words, like a space.
+    text = " ".join((raw or "").replace("\x00", " ").split())[:MAX_QUERY]
     if not text:
         return None
     bare = text.removeprefix("#").strip()

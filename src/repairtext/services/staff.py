@@ -66,7 +66,7 @@ def do_create_account(ctx: Context, shop_id: int, *, email: str, name: str, role
 def authenticate(ctx: Context, email: str, password: str) -> StaffAccount | None:
     """The active account this email and password open, or None (the same work either way: see passwords.py)."""
     email = (email or "").strip().lower()
-    if len(email) > 254 or len(password) > rules.PASSWORD_MAX:
+    if len(email) > 254 or len(password) > rules.PASSWORD_MAX or "\x00" in email:  # no account has such an email
         return None
     with ctx.db.reading() as session:
         account = session.scalar(select(StaffAccount).where(StaffAccount.email == email,
