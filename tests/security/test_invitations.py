@@ -52,3 +52,4 @@ def test_a_removed_or_demoted_owners_invitations_stop_working(shops, live_server
     assert joins(live_server.url, from_carol) == 404
     assert "mallory@elsewhere.example" not in bob.get("/settings/staff").text
     assert joins(live_server.url, from_bob) == 303  # the remaining owner's invitation still works
+
