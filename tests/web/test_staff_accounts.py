@@ -143,3 +143,14 @@ def test_an_invitation_used_twice_at_once_makes_one_account(shops, staff, live_s
     with ctx.db.reading() as session:
         assert session.scalar(select(func.count()).select_from(StaffAccount)
                               .where(StaffAccount.email == "twice@shop.example")) == 1
+
+
+def test_joining_with_an_email_that_got_an_account_since_says_so(shops, staff, live_server):
+    shop, elsewhere = shops.create(), shops.create(name="Other Shop")
+    page = staff(shop).submit("/settings/staff/invites", email="tina@shop.example", role="staff")
+    link = LINK.search(page.text).group(1)
+    shops.staff_account(elsewhere.id, name="Tina Tech", email="tina@shop.example")
+
+    refused = accept(live_server.url, link, "Tina Tech")
+    assert refused.status_code == 422
+    assert 'id="email-error" role="alert">this email already has an account: sign in with it' in refused.text

@@ -31,7 +31,7 @@ def parse_query(raw: str | None, region: str = "US") -> SearchTerms | None:
     if not text:
         return None
     bare = text.removeprefix("#").strip()
-    number = int(bare) if bare.isdigit() and len(bare) <= 9 else None
+    number = int(bare) if bare.isascii() and bare.isdigit() and len(bare) <= 9 else None  # "²" is a digit too
     phone = None
     digits = re.sub(r"\D", "", text)
     if _PHONE_CHARS.match(text) and 7 <= len(digits) <= 15:

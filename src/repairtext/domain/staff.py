@@ -13,7 +13,7 @@ ROLES = (OWNER, STAFF)
 # Long enough to resist guessing with the sign-in limit in place (NIST SP 800-63B asks for at least 8); the upper
 # bound keeps one sign-in from costing argon2 a megabyte of input.
 PASSWORD_MIN, PASSWORD_MAX = 10, 256
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_EMAIL = re.compile(r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$")  # no NUL: PostgreSQL cannot hold one
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,8 @@ def check_name(name: str | None) -> str:
         raise ValidationFailed.on("name", "enter the name colleagues and customers will see")
     if len(name) > 120:
         raise ValidationFailed.on("name", "at most 120 characters")
+    if "\x00" in name:
+        raise ValidationFailed.on("name", "may not contain a NUL character")
     return name
 
 

@@ -85,6 +85,8 @@ def check_key_name(name: str | None) -> str:
         raise ValidationFailed.on("name", "give the key a name that says where it is used (for example 'Front desk')")
     if len(name) > 80:
         raise ValidationFailed.on("name", "at most 80 characters")
+    if "\x00" in name:
+        raise ValidationFailed.on("name", "may not contain a NUL character")
     return name
 
 

@@ -110,6 +110,8 @@ def check_reason(reason: str | None) -> str:
         raise ValidationFailed.on("reason", "say why the text is dismissed (for example: spam, wrong number)")
     if len(reason) > REASON_MAX:
         raise ValidationFailed.on("reason", f"at most {REASON_MAX} characters")
+    if "\x00" in reason:
+        raise ValidationFailed.on("reason", "may not contain a NUL character")
     return reason
 
 

@@ -66,7 +66,7 @@ def do_create_account(ctx: Context, shop_id: int, *, email: str, name: str, role
 def authenticate(ctx: Context, email: str, password: str) -> StaffAccount | None:
     """The active account this email and password open, or None (the same work either way: see passwords.py)."""
     email = (email or "").strip().lower()
-    if len(email) > 254 or len(password) > rules.PASSWORD_MAX:
+    if len(email) > 254 or len(password) > rules.PASSWORD_MAX or "\x00" in email:  # no account has such an email
         return None
     with ctx.db.reading() as session:
         account = session.scalar(select(StaffAccount).where(StaffAccount.email == email,
@@ -170,13 +170,16 @@ def do_change_role(ctx: Context, shop_id: int, account_id: int, role: str) -> St
         if account.role == rules.OWNER and role != rules.OWNER and not _other_owners(session, account):
             raise Conflict(f"{account.name} is the shop's only owner: make someone else an owner first")
         account.role = role
+        if not rules.can_manage_shop(role):
+            _withdraw_invites_by(session, account, ctx.clock.now())
         session.flush()
         session.expunge(account)
     return account
 
 
 def do_remove(ctx: Context, shop_id: int, account_id: int) -> None:
-    """The person can no longer sign in and their open sessions end; what they wrote keeps their name."""
+    """The person can no longer sign in, their open sessions end and their open invitations are withdrawn; what
+    they wrote keeps their name."""
     now = ctx.clock.now()
     with ctx.db.transaction() as session:
         account = _locked_account(session, shop_id, account_id)
@@ -185,3 +188,12 @@ def do_remove(ctx: Context, shop_id: int, account_id: int) -> None:
         account.removed_at = now
         session.execute(update(StaffSession).where(StaffSession.staff_account_id == account.id,
                                                    StaffSession.revoked_at.is_(None)).values(revoked_at=now))
+        _withdraw_invites_by(session, account, now)
+
+
+def _withdraw_invites_by(session: Session, account: StaffAccount, now) -> None:
+    """An invitation is its owner handing out access: it ends with their right to hand it out (removed or made
+    staff), like their sessions, so nobody keeps a way back in through a link they made, perhaps for themselves."""
+    session.execute(update(StaffInvite).where(StaffInvite.invited_by_id == account.id,
+                                              StaffInvite.accepted_at.is_(None), StaffInvite.revoked_at.is_(None))
+                    .values(revoked_at=now))

@@ -39,7 +39,7 @@ def sample_photo() -> bytes:
     return out.getvalue()
 
 
-@router.post("/tickets/{ticket_id:int}/demo-reply")
+@router.post("/tickets/{ticket_id:id}/demo-reply")
 def demo_reply(ticket_id: Id, posted: PostedDep, ctx: ContextDep) -> Response:
     simulator = getattr(ctx, "demo_simulator_url", None)
     if not simulator:

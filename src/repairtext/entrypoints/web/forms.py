@@ -9,6 +9,7 @@ import pydantic
 from starlette.responses import RedirectResponse
 
 from repairtext.domain.errors import FieldError, ValidationFailed
+from repairtext.entrypoints.api.schemas import MAX_ID
 
 _SUBFIELD = re.compile(r"[\[.].*$")
 
@@ -36,6 +37,22 @@ def field_errors(exc: ValidationFailed, aliases: dict[str, str] | None = None) -
         field = aliases.get(plain) or aliases.get(_SUBFIELD.sub("", plain)) or _SUBFIELD.sub("", plain)
         out.setdefault(field, e.message)
     return out
+
+
+def whole_number(value: object, most: int) -> int | None:
+    """A count or an id typed in a form or a query: ASCII digits only ("²".isdigit() is true, yet int() refuses
+    it), and at most `most` (a number beyond the database's integers would be a 500, not a miss)."""
+    text = str(value or "")
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(most)):
+        return None
+    number = int(text)
+    return number if number <= most else None
+
+
+def form_id(value: object) -> int | None:
+    """An id a form or a link carries, or None for anything that cannot be one."""
+    number = whole_number(value, MAX_ID)
+    return number if number else None
 
 
 def see_other(url: str) -> RedirectResponse:

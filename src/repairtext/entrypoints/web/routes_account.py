@@ -13,7 +13,7 @@ from repairtext.adapters.db.rows import must_get
 from repairtext.domain.errors import Conflict, ValidationFailed
 from repairtext.entrypoints.api.deps import ContextDep
 from repairtext.entrypoints.api.routes_api_keys import key_view
-from repairtext.entrypoints.api.schemas import ShopUpdate
+from repairtext.entrypoints.api.schemas import Id, ShopUpdate
 from repairtext.entrypoints.api.views import shop_view
 from repairtext.entrypoints.web.auth import PostedDep, StaffDep, flash
 from repairtext.entrypoints.web.forms import field_errors, see_other, validated
@@ -86,8 +86,8 @@ def create_api_key(request: Request, posted: PostedDep, ctx: ContextDep) -> Resp
     return _settings_page(request, ctx, posted.staff, new_key={"name": key.name, "key": secret})
 
 
-@router.post("/settings/api-keys/{key_id:int}/revoke")
-def revoke_api_key(key_id: int, posted: PostedDep, ctx: ContextDep) -> Response:
+@router.post("/settings/api-keys/{key_id:id}/revoke")
+def revoke_api_key(key_id: Id, posted: PostedDep, ctx: ContextDep) -> Response:
     posted.staff.require_owner()
     response = see_other("/settings")
     try:

@@ -32,7 +32,7 @@ def add_reply(request: Request, posted: PostedDep, ctx: ContextDep) -> Response:
     return flash(ctx, see_other(f"/templates#{anchor}"), f"Added the canned reply “{reply.title}”.", near=anchor)
 
 
-@router.post("/templates/canned/{reply_id:int}")
+@router.post("/templates/canned/{reply_id:id}")
 def edit_reply(request: Request, reply_id: Id, posted: PostedDep, ctx: ContextDep) -> Response:
     try:
         reply = canned_replies.do_update_reply(ctx, posted.staff.shop.id, reply_id, posted.get("title"),
@@ -43,14 +43,14 @@ def edit_reply(request: Request, reply_id: Id, posted: PostedDep, ctx: ContextDe
     return flash(ctx, see_other(f"/templates#{anchor}"), f"Saved the canned reply “{reply.title}”.", near=anchor)
 
 
-@router.post("/templates/canned/{reply_id:int}/delete")
+@router.post("/templates/canned/{reply_id:id}/delete")
 def delete_reply(reply_id: Id, posted: PostedDep, ctx: ContextDep) -> Response:
     title = canned_replies.do_delete_reply(ctx, posted.staff.shop.id, reply_id)
     return flash(ctx, see_other("/templates#canned-replies"), f"Deleted the canned reply “{title}”.",
                  near="canned-replies")
 
 
-@router.get("/ui/tickets/{ticket_id:int}/canned-replies/{reply_id:int}")
+@router.get("/ui/tickets/{ticket_id:id}/canned-replies/{reply_id:id}")
 def render_reply(ticket_id: Id, reply_id: Id, staff: StaffDep, ctx: ContextDep) -> dict:
     """The reply filled in for this ticket, for the compose box (404 for another shop's ticket or reply)."""
     with ctx.db.reading() as session:

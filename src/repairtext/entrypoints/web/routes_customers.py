@@ -18,7 +18,7 @@ from repairtext.entrypoints.api.views import customer_view, message_view, ticket
 from repairtext.entrypoints.web import customer_form, queries
 from repairtext.entrypoints.web.auth import PostedDep, StaffDep, flash
 from repairtext.entrypoints.web.conversation import why_not_delivered
-from repairtext.entrypoints.web.forms import safe_next, see_other
+from repairtext.entrypoints.web.forms import form_id, safe_next, see_other, whole_number
 from repairtext.entrypoints.web.rendering import page
 from repairtext.entrypoints.web.texting import verdict
 from repairtext.services import customers, desk, opt_outs
@@ -34,7 +34,7 @@ TEXTS_SHOWN = 20
 def list_customers(request: Request, staff: StaffDep, ctx: ContextDep) -> Response:
     params = request.query_params
     q = (params.get("q") or "").strip()[:100] or None
-    offset = int(params["from"]) if params.get("from", "").isdigit() and len(params["from"]) < 10 else 0
+    offset = whole_number(params.get("from"), 10**9) or 0
     with ctx.db.reading() as session:
         try:
             listing = desk.list_customers(session, staff.shop.id, q, limit=LIST_PAGE,
@@ -59,7 +59,7 @@ def list_customers(request: Request, staff: StaffDep, ctx: ContextDep) -> Respon
                 first_page_url=f"/customers?{urlencode(base)}")
 
 
-@router.get("/customers/{customer_id:int}")
+@router.get("/customers/{customer_id:id}")
 def show_customer(request: Request, customer_id: Id, staff: StaffDep, ctx: ContextDep) -> Response:
     shop_id = staff.shop.id
     with ctx.db.reading() as session:
@@ -89,10 +89,10 @@ def _form_page(request: Request, staff, *, customer: dict | None, values: dict, 
 
 
 def _inbox_text(ctx, shop_id: int, message_id: str) -> dict | None:
-    if not message_id.isdigit() or len(message_id) > 18:
+    if (wanted := form_id(message_id)) is None:
         return None
     with ctx.db.reading() as session:
-        message = queries.inbox_text(session, shop_id, int(message_id))
+        message = queries.inbox_text(session, shop_id, wanted)
         return {"id": message.id, "from": message.from_number, "body": message.body} if message else None
 
 
@@ -141,7 +141,7 @@ def create_customer(request: Request, posted: PostedDep, ctx: ContextDep) -> Res
                  f"Added {customer.name}. Their texts now reach them: place this one on a ticket of theirs.")
 
 
-@router.get("/customers/{customer_id:int}/edit")
+@router.get("/customers/{customer_id:id}/edit")
 def edit_customer(request: Request, customer_id: Id, staff: StaffDep, ctx: ContextDep) -> Response:
     with ctx.db.reading() as session:
         customer = customers.get_customer(session, staff.shop.id, customer_id)
@@ -151,7 +151,7 @@ def edit_customer(request: Request, customer_id: Id, staff: StaffDep, ctx: Conte
     return _form_page(request, staff, customer=shown, values=values, back=back)
 
 
-@router.post("/customers/{customer_id:int}/edit")
+@router.post("/customers/{customer_id:id}/edit")
 def save_customer(request: Request, customer_id: Id, posted: PostedDep, ctx: ContextDep) -> Response:
     staff = posted.staff
     with ctx.db.reading() as session:
@@ -173,7 +173,7 @@ def save_customer(request: Request, customer_id: Id, posted: PostedDep, ctx: Con
     return flash(ctx, see_other(back or f"/customers/{customer.id}"), f"Saved {customer.name}.")
 
 
-@router.get("/ui/customers/{customer_id:int}/texting")
+@router.get("/ui/customers/{customer_id:id}/texting")
 def texting(customer_id: Id, staff: StaffDep, ctx: ContextDep, back: str = "") -> dict:
     """Whether a customer can be texted, for the new-ticket form as the choice changes (the same verdict the
     page renders without JavaScript)."""

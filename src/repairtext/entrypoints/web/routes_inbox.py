@@ -63,7 +63,7 @@ def dismissed_page(request: Request, staff: StaffDep, ctx: ContextDep) -> Respon
                 listed=inbox.DISMISSED_LISTED)
 
 
-@router.post("/inbox/{message_id:int}/assign")
+@router.post("/inbox/{message_id:id}/assign")
 def assign(request: Request, message_id: Id, posted: PostedDep, ctx: ContextDep) -> Response:
     staff = posted.staff
     link = posted.checked("link_customer")
@@ -87,7 +87,7 @@ def assign(request: Request, message_id: Id, posted: PostedDep, ctx: ContextDep)
     return flash(ctx, see_other(f"/tickets/{message.ticket_id}#comment-{message.comment_id}"), done)
 
 
-@router.post("/inbox/{message_id:int}/dismiss")
+@router.post("/inbox/{message_id:id}/dismiss")
 def dismiss(request: Request, message_id: Id, posted: PostedDep, ctx: ContextDep) -> Response:
     staff = posted.staff
     choice, details = posted.get("reason"), " ".join(posted.get("details").split())
@@ -115,11 +115,11 @@ def _picture(ctx, staff, message_id: int, index: int, thumbnail: bool) -> Respon
     return stored_media_response(ctx.blobs, item, thumbnail, cache="private, max-age=86400")
 
 
-@router.get("/ui/inbox/{message_id:int}/media/{index:int}")
+@router.get("/ui/inbox/{message_id:id}/media/{index:id}")
 def picture(message_id: Id, index: int, staff: StaffDep, ctx: ContextDep) -> Response:
     return _picture(ctx, staff, message_id, index, thumbnail=False)
 
 
-@router.get("/ui/inbox/{message_id:int}/media/{index:int}/thumbnail")
+@router.get("/ui/inbox/{message_id:id}/media/{index:id}/thumbnail")
 def thumbnail(message_id: Id, index: int, staff: StaffDep, ctx: ContextDep) -> Response:
     return _picture(ctx, staff, message_id, index, thumbnail=True)

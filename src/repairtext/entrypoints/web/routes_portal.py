@@ -58,13 +58,13 @@ def _portal_file(ctx, request: Request, token: str, attachment_id: int, thumbnai
                                extra_headers={"Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"})
 
 
-@router.get("/p/{token}/attachments/{attachment_id:int}")
-@router.get("/portal/{token}/attachments/{attachment_id:int}")
+@router.get("/p/{token}/attachments/{attachment_id:id}")
+@router.get("/portal/{token}/attachments/{attachment_id:id}")
 def portal_attachment(request: Request, token: str, attachment_id: Id, ctx: ContextDep) -> Response:
     return _portal_file(ctx, request, token, attachment_id, thumbnail=False)
 
 
-@router.get("/p/{token}/attachments/{attachment_id:int}/thumbnail")
-@router.get("/portal/{token}/attachments/{attachment_id:int}/thumbnail")
+@router.get("/p/{token}/attachments/{attachment_id:id}/thumbnail")
+@router.get("/portal/{token}/attachments/{attachment_id:id}/thumbnail")
 def portal_thumbnail(request: Request, token: str, attachment_id: Id, ctx: ContextDep) -> Response:
     return _portal_file(ctx, request, token, attachment_id, thumbnail=True)

@@ -48,7 +48,7 @@ def invite(request: Request, posted: PostedDep, ctx: ContextDep) -> Response:
         "email": invitation.email, "link": invite_link(ctx.settings.public_url, token)})
 
 
-@router.post("/settings/staff/invites/{invite_id:int}/withdraw")
+@router.post("/settings/staff/invites/{invite_id:id}/withdraw")
 def withdraw(invite_id: Id, posted: PostedDep, ctx: ContextDep) -> Response:
     posted.staff.require_owner()
     response = see_other("/settings/staff")
@@ -59,7 +59,7 @@ def withdraw(invite_id: Id, posted: PostedDep, ctx: ContextDep) -> Response:
     return flash(ctx, response, "Invitation withdrawn: the link no longer works.")
 
 
-@router.post("/settings/staff/{account_id:int}/role")
+@router.post("/settings/staff/{account_id:id}/role")
 def change_role(account_id: Id, posted: PostedDep, ctx: ContextDep) -> Response:
     posted.staff.require_owner()
     response = see_other("/settings/staff")
@@ -70,7 +70,7 @@ def change_role(account_id: Id, posted: PostedDep, ctx: ContextDep) -> Response:
     return flash(ctx, response, f"{account.name} is now {'an owner' if account.role == 'owner' else 'staff'}.")
 
 
-@router.post("/settings/staff/{account_id:int}/remove")
+@router.post("/settings/staff/{account_id:id}/remove")
 def remove(account_id: Id, request: Request, posted: PostedDep, ctx: ContextDep) -> Response:
     posted.staff.require_owner()
     response = see_other("/settings/staff")

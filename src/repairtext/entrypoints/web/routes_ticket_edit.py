@@ -14,7 +14,7 @@ from repairtext.entrypoints.api.schemas import Id, TicketUpdate
 from repairtext.entrypoints.api.views import ticket_view
 from repairtext.entrypoints.web import queries
 from repairtext.entrypoints.web.auth import PostedDep, StaffDep, flash
-from repairtext.entrypoints.web.forms import field_errors, see_other, validated
+from repairtext.entrypoints.web.forms import field_errors, form_id, see_other, validated
 from repairtext.entrypoints.web.rendering import page
 from repairtext.services import customers, desk, tickets
 
@@ -29,7 +29,7 @@ def _edit_page(request: Request, ctx, staff, ticket_id: int, *, values: dict | N
     find = (request.query_params.get("find") or "").strip()[:100]
     with ctx.db.reading() as session:
         ticket = tickets.get_ticket(session, staff.shop.id, ticket_id)
-        chosen = int(values["customer_id"]) if values and values.get("customer_id", "").isdigit() else None
+        chosen = form_id(values.get("customer_id")) if values else None
         if find:
             choices = desk.list_customers(session, staff.shop.id, find, limit=FOUND, region=staff.shop.country).items
         else:
@@ -46,12 +46,12 @@ def _edit_page(request: Request, ctx, staff, ticket_id: int, *, values: dict | N
                 values=values, errors=errors or {}, find=find, status=status)
 
 
-@router.get("/tickets/{ticket_id:int}/edit")
+@router.get("/tickets/{ticket_id:id}/edit")
 def edit_ticket(request: Request, ticket_id: Id, staff: StaffDep, ctx: ContextDep) -> Response:
     return _edit_page(request, ctx, staff, ticket_id)
 
 
-@router.post("/tickets/{ticket_id:int}/edit")
+@router.post("/tickets/{ticket_id:id}/edit")
 def save_ticket(request: Request, ticket_id: Id, posted: PostedDep, ctx: ContextDep) -> Response:
     try:
         body = validated(TicketUpdate, {"subject": posted.get("subject").strip(), "problem": posted.get("problem"),

@@ -12,7 +12,6 @@ from repairtext.adapters.db.rows import must_get
 from repairtext.domain.errors import NotFound, ValidationFailed
 from repairtext.entrypoints.api.deps import ContextDep
 from repairtext.entrypoints.api.schemas import (
-    MAX_ID,
     CommentCreate,
     CommentMoveIn,
     CustomerCreate,
@@ -24,7 +23,7 @@ from repairtext.entrypoints.api.views import customer_view, ticket_view
 from repairtext.entrypoints.files import attachment_response
 from repairtext.entrypoints.web import conversation, queries
 from repairtext.entrypoints.web.auth import PostedDep, StaffDep, flash
-from repairtext.entrypoints.web.forms import field_errors, see_other, validated
+from repairtext.entrypoints.web.forms import field_errors, form_id, see_other, validated, whole_number
 from repairtext.entrypoints.web.rendering import page
 from repairtext.entrypoints.web.text_costs import cost_view
 from repairtext.entrypoints.web.texting import verdict
@@ -45,12 +44,12 @@ def _tickets_page(request: Request, ctx, staff, *, failed: str = "", errors: dic
     """The list (most recent activity first, with the filters and search in the query string) and the forms."""
     params = request.query_params
     show = params.get("show", "open") if params.get("show") in SHOWING else "open"
-    of_customer = _id_or_none(params.get("customer_id"))
+    of_customer = form_id(params.get("customer_id"))
     wanted = desk.TicketFilter(q=(params.get("q") or "")[:100] or None, status=params.get("status") or None,
                                open=SHOWING[show], needs_reply=True if params.get("needs_reply") else None,
                                customer_id=of_customer)
-    offset = max(0, min(int(params.get("from", "0")) if params.get("from", "0").isdigit() else 0, 10**9))
-    chosen = _id_or_none((values or {}).get("customer_id")) or of_customer
+    offset = whole_number(params.get("from"), 10**9) or 0
+    chosen = form_id((values or {}).get("customer_id")) or of_customer
     values = {**(values or {}), "customer_id": str(chosen or "")}
     with ctx.db.reading() as session:
         try:
@@ -62,7 +61,7 @@ def _tickets_page(request: Request, ctx, staff, *, failed: str = "", errors: dic
         listed = [dict(ticket_view(t, ctx.settings.public_url), customer_name=t.customer.name) for t in listing.items]
         statuses = status_names(session, staff.shop.id)
         form = _open_ticket_form(ctx, session, staff, chosen,
-                                 _id_or_none(values.get("from_inbox") or params.get("from_inbox")))
+                                 form_id(values.get("from_inbox") or params.get("from_inbox")))
         filtered_by = next((c["name"] for c in form["customers"] if c["id"] == of_customer), None)
     base = {k: v for k, v in {"q": wanted.q, "status": wanted.status, "show": show,
                               "needs_reply": "1" if wanted.needs_reply else None,
@@ -88,11 +87,6 @@ def _open_ticket_form(ctx, session, staff, chosen: int | None, from_inbox: int |
             "placing": {"id": waiting.id, "from": waiting.from_number, "body": waiting.body} if waiting else None}
 
 
-def _id_or_none(value) -> int | None:
-    text = str(value or "")
-    return int(text) if text.isdigit() and 0 < int(text) <= MAX_ID else None
-
-
 @router.get("/tickets")
 def list_tickets(request: Request, staff: StaffDep, ctx: ContextDep, customer: Id | None = None) -> Response:
     """`?customer=` picks the new-ticket form's customer (and says whether they can be texted); `?customer_id=`
@@ -115,7 +109,7 @@ def open_ticket(request: Request, posted: PostedDep, ctx: ContextDep) -> Respons
         return _tickets_page(request, ctx, posted.staff, failed="ticket", errors=field_errors(exc),
                              values=posted.form, status=422)
     opened = f"Opened ticket #{ticket.number}."
-    if from_inbox := _id_or_none(posted.get("from_inbox")):  # opened for a text waiting in the inbox
+    if from_inbox := form_id(posted.get("from_inbox")):  # opened for a text waiting in the inbox
         try:
             inbox.do_assign(ctx, posted.staff.shop.id, from_inbox, ticket.id, by=posted.staff.account.name)
             opened = f"Opened ticket #{ticket.number} and placed the text on it."
@@ -153,7 +147,7 @@ def _ticket_page(request: Request, ctx, staff, ticket_id: int, *, errors: dict |
                 demo=bool(getattr(ctx, "demo_simulator_url", None)), status=status, **data)
 
 
-@router.get("/tickets/{ticket_id:int}")
+@router.get("/tickets/{ticket_id:id}")
 def show_ticket(request: Request, ticket_id: Id, staff: StaffDep, ctx: ContextDep, canned: Id | None = None) -> Response:
     """`?canned=ID` (the canned-reply menu without JavaScript) opens the page with that reply, filled in for
     this ticket, in the comment box."""
@@ -169,7 +163,7 @@ def show_ticket(request: Request, ticket_id: Id, staff: StaffDep, ctx: ContextDe
     return _ticket_page(request, ctx, staff, ticket_id, values={"body": text, "canned": str(canned)})
 
 
-@router.post("/tickets/{ticket_id:int}/comments")
+@router.post("/tickets/{ticket_id:id}/comments")
 def post_comment(request: Request, ticket_id: Id, posted: PostedDep, ctx: ContextDep) -> Response:
     shop_id = posted.staff.shop.id
     try:
@@ -192,7 +186,7 @@ def post_comment(request: Request, ticket_id: Id, posted: PostedDep, ctx: Contex
     return flash(ctx, response, f"Comment posted and text queued ({segments} segment{'s' * (segments != 1)}).")
 
 
-@router.post("/tickets/{ticket_id:int}/comments/{comment_id:int}/move")
+@router.post("/tickets/{ticket_id:id}/comments/{comment_id:id}/move")
 def move_comment(request: Request, ticket_id: Id, comment_id: Id, posted: PostedDep, ctx: ContextDep) -> Response:
     """Move a customer's text from this ticket to the one chosen; a repeat (double submit) finds it gone."""
     staff = posted.staff
@@ -214,7 +208,7 @@ def move_comment(request: Request, ticket_id: Id, comment_id: Id, posted: Posted
                  f"Moved the text here from ticket #{number}.")
 
 
-@router.post("/tickets/{ticket_id:int}/status")
+@router.post("/tickets/{ticket_id:id}/status")
 def change_status(ticket_id: Id, posted: PostedDep, ctx: ContextDep) -> Response:
     response = see_other(f"/tickets/{ticket_id}")
     try:
@@ -237,11 +231,11 @@ def _attachment_response(ctx, staff, attachment_id: int, thumbnail: bool) -> Res
     return attachment_response(ctx.blobs, a, thumbnail, cache="private, max-age=86400")
 
 
-@router.get("/ui/attachments/{attachment_id:int}")
+@router.get("/ui/attachments/{attachment_id:id}")
 def attachment(attachment_id: Id, staff: StaffDep, ctx: ContextDep) -> Response:
     return _attachment_response(ctx, staff, attachment_id, thumbnail=False)
 
 
-@router.get("/ui/attachments/{attachment_id:int}/thumbnail")
+@router.get("/ui/attachments/{attachment_id:id}/thumbnail")
 def thumbnail(attachment_id: Id, staff: StaffDep, ctx: ContextDep) -> Response:
     return _attachment_response(ctx, staff, attachment_id, thumbnail=True)
