@@ -16,14 +16,17 @@ PORT ?= 8000
 demo: $(STAMP)
 	$(BIN)/repairtext demo --port $(PORT)
 
-# The whole suite, once on SQLite and once on PostgreSQL (REPAIRTEXT_TEST_POSTGRES_URL, default the local server).
-test: test-sqlite test-postgres
+# The whole suite, once on SQLite and once on PostgreSQL (REPAIRTEXT_TEST_POSTGRES_URL, default the local server),
+# both at once: each run is one Python process, mostly on one core, so two cores finish both in the time of one.
+# Each run's output is printed whole when it ends; each has its own temporary directory.
+test: $(STAMP)
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
 
 test-sqlite: $(STAMP)
-	REPAIRTEXT_TEST_DATABASE=sqlite $(BIN)/pytest -q $(PYTEST_ARGS)
+	mkdir -p var && REPAIRTEXT_TEST_DATABASE=sqlite $(BIN)/pytest -q --basetemp=var/pytest-sqlite $(PYTEST_ARGS)
 
 test-postgres: $(STAMP)
-	REPAIRTEXT_TEST_DATABASE=postgresql $(BIN)/pytest -q $(PYTEST_ARGS)
+	mkdir -p var && REPAIRTEXT_TEST_DATABASE=postgresql $(BIN)/pytest -q --basetemp=var/pytest-postgres $(PYTEST_ARGS)
 
 # Lint and types: ruff and mypy, configured in pyproject.toml.
 check: $(STAMP)
