@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 import httpx
-from support.web import sign_in
+from support.shops import OWNER_PASSWORD
+from support.web import SIGN_IN_NONCE, sign_in
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
@@ -51,3 +52,21 @@ def test_removing_a_person_ends_their_sessions_at_once_and_they_cannot_sign_in(s
     assert bobs.get("/tickets").status_code == 303
     assert sign_in(httpx.Client(base_url=live_server.url), bob.email).status_code == 401
     assert owner.get("/tickets").status_code == 200
+
+
+def test_signing_in_as_someone_else_ends_the_session_the_browser_had(shops, live_server):
+    """At a shared counter: Bob signs in over Ana's session, and Ana's session ends on the server too."""
+    shop = shops.create()
+    bob = shops.staff_account(shop.id, name="Bob Tech")
+    browser = httpx.Client(base_url=live_server.url, follow_redirects=False, timeout=30)
+    nonce = SIGN_IN_NONCE.search(browser.get("/sign-in").text).group(1)  # the form, left open in a tab
+
+    def post(email: str) -> httpx.Response:
+        return browser.post("/sign-in", data={"email": email, "password": OWNER_PASSWORD, "signin_nonce": nonce})
+
+    assert post(shop.owner_email).status_code == 303
+    anas = browser.cookies["rt_session"]
+    assert post(bob.email).status_code == 303
+    assert browser.cookies["rt_session"] != anas
+    assert replay(live_server.url, anas).status_code == 303
+    assert "Bob Tech" in browser.get("/tickets").text

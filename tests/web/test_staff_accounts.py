@@ -154,3 +154,20 @@ def test_joining_with_an_email_that_got_an_account_since_says_so(shops, staff, l
     refused = accept(live_server.url, link, "Tina Tech")
     assert refused.status_code == 422
     assert 'id="email-error" role="alert">this email already has an account: sign in with it' in refused.text
+
+
+def test_inviting_says_nothing_about_accounts_of_other_shops(shops, staff, live_server):
+    """An owner learns whether an email works in their own shop, never whether it has an account elsewhere."""
+    shop, elsewhere = shops.create(), shops.create(name="Other Shop")
+    shops.staff_account(elsewhere.id, name="Ivy Else", email="ivy@else.example")
+    colleague = shops.staff_account(shop.id, name="Bob Tech")
+    owner = staff(shop)
+
+    there = owner.submit("/settings/staff/invites", email="IVY@else.example", role="staff")
+    nobody = owner.submit("/settings/staff/invites", email="nobody@else.example", role="staff")
+    assert there.status_code == nobody.status_code == 200 and "It works once" in there.text
+    here = owner.submit("/settings/staff/invites", email=colleague.email, role="staff")
+    assert here.status_code == 422 and "already has an account here" in here.text
+    # The link still cannot make a second account for the address: its owner is told when they open it.
+    refused = accept(live_server.url, LINK.search(there.text).group(1), "Ivy Again")
+    assert refused.status_code == 422 and "already has an account" in refused.text

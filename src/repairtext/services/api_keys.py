@@ -2,7 +2,7 @@
 
 A key is `rt_<prefix>_<secret>`; only the prefix and a hash of the secret are stored. Every request looks the
 key up by its prefix and checks `revoked_at` in the database (no cache), so a revoke takes effect at once in
-every process; staff sessions opened with a key end with it (services/staff_sessions.py).
+every process. People sign in with staff accounts (services/staff.py), not with keys.
 """
 
 from __future__ import annotations
@@ -98,7 +98,8 @@ def do_create_key(ctx: Context, shop_id: int, name: str) -> tuple[ApiKey, str]:
 
 def do_revoke_key(ctx: Context, shop_id: int, key_id: int) -> ApiKey:
     """Revoke one of the shop's keys. Revoking a revoked key changes nothing; the shop's last working key is
-    refused, because without a key nobody can sign in or call the API to make a new one."""
+    refused, because a program that revoked it could not call the API to make a new one (an owner still could, on
+    Settings, but the integration would stop until someone noticed)."""
     with ctx.db.transaction() as session:
         # Lock the shop so two revokes at once cannot each leave the other's key as "the last one".
         session.scalar(select(Shop.id).where(Shop.id == shop_id).with_for_update())

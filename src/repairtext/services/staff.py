@@ -99,8 +99,12 @@ def do_invite(ctx: Context, shop_id: int, inviter_id: int | None, *, email: str,
     email, role = rules.check_email(email), rules.check_role(role)
     token, now = secrets.token_urlsafe(32), ctx.clock.now()
     with ctx.db.transaction() as session:
-        if _email_taken(session, email):
-            raise ValidationFailed.on("email", EMAIL_TAKEN)
+        # Only this shop's own people are checked here: answering "has an account" for an email of another shop
+        # would tell any owner who is registered anywhere. An email taken elsewhere is said to the person who
+        # opens the link (they own the address), and the link cannot make a second account.
+        if session.scalar(select(StaffAccount.id).where(StaffAccount.shop_id == shop_id, StaffAccount.email == email,
+                                                        StaffAccount.removed_at.is_(None))) is not None:
+            raise ValidationFailed.on("email", "this person already has an account here")
         invite = StaffInvite(shop_id=shop_id, email=email, role=role, token_hash=_hash_token(token),
                              invited_by_id=inviter_id, created_at=now, expires_at=now + INVITE_VALID_FOR)
         session.add(invite)

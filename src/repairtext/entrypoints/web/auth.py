@@ -86,7 +86,10 @@ def secure_cookies(ctx: Context) -> bool:
     return ctx.settings.public_url.startswith("https://")
 
 
-def sign_in(ctx: Context, response: Response, account: StaffAccount) -> None:
+def sign_in(ctx: Context, request: Request, response: Response, account: StaffAccount) -> None:
+    """A new session for this browser; the one its cookie held before (someone else's, at a shared counter) ends
+    on the server, so it does not live on unseen until it expires."""
+    staff_sessions.do_end_session(ctx, request.cookies.get(COOKIE))
     token = staff_sessions.do_start_session(ctx, account)
     response.set_cookie(COOKIE, token, max_age=int(staff_sessions.MAX_AGE.total_seconds()), path="/",
                         httponly=True, samesite="lax", secure=secure_cookies(ctx))

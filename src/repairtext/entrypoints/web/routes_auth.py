@@ -77,7 +77,7 @@ def sign_in(request: Request, ctx: ContextDep, email: str = Form(""), password: 
                      error="That email and password do not match an account. Check both, or ask your shop's "
                            "owner for a new invitation.")
     response = see_other(_safe_next(next))
-    auth.sign_in(ctx, response, account)
+    auth.sign_in(ctx, request, response, account)
     return response
 
 
@@ -119,5 +119,5 @@ def accept_invite(token: str, request: Request, ctx: ContextDep, name: str = For
         return _invite_page(request, ctx, invite, values=values, status=422,
                             errors={e.field: e.message for e in exc.errors})
     response = see_other("/tickets")
-    auth.sign_in(ctx, response, account)
+    auth.sign_in(ctx, request, response, account)
     return auth.flash(ctx, response, f"Welcome, {account.name}. You are signed in.")
