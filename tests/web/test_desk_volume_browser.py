@@ -62,6 +62,7 @@ def test_search_filters_pages_and_a_reply_on_the_oldest_ticket_at_three_thousand
         session.execute(update(Ticket).where(Ticket.shop_id == shop.id, Ticket.number == 1)
                         .values(customer_id=ana["id"]))
     page.goto(live_server.url + "/tickets")
+    expect(page.locator("body[data-live=on]")).to_have_count(1, timeout=5000)  # the stream is open
     twilio_text(sim, shop, ana["phones"][0]["number"], "Is my repair done yet?")
     expect(rows.first.locator("td.num")).to_have_text("1", timeout=5000)  # live, no reload
     expect(rows.first).to_have_class("needs-reply")
