@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from datetime import date
 
 import httpx
+from sqlalchemy import update
 
-from repairtext.adapters.db.models import StaffAccount
+from repairtext.adapters.db.models import Shop, StaffAccount
 from repairtext.services.shops import do_create_shop
 from repairtext.services.staff import do_create_account
 
@@ -81,6 +82,10 @@ class ShopFactory:
                time_zone: str = "America/Chicago", number: str | None = None) -> ShopHandle:
         number = number or fresh_number()
         new = do_create_shop(self.ctx, name=name, plan=plan, numbers=[number], time_zone=time_zone, started=started)
+        # No quiet hours unless a test sets them: the defaults (21:00-08:00 local) would hold every automatic
+        # text of a suite that happens to run in the shop's evening. Tests of quiet hours set their own window.
+        with self.ctx.db.transaction() as session:
+            session.execute(update(Shop).where(Shop.id == new.shop.id).values(quiet_start="00:00", quiet_end="00:00"))
         self.sim.post("/_sim/twilio/numbers", {"number": number, "sms_url": f"{self.base_url}/webhooks/twilio/inbound"})
         api = httpx.Client(base_url=self.base_url, headers={"Authorization": f"Bearer {new.api_key}"}, timeout=30)
         return ShopHandle(new.shop.id, new.api_key, number, new.shop.flowroute_token, api, self)
